@@ -59,10 +59,11 @@ class Layout:
     attributes directly instead of building intermediate lists.
     """
 
-    __slots__ = ("names", "pack_hooks", "unpack_hooks", "hooks_skip_none", "direct_build", "direct_pack")
+    __slots__ = ("names", "pack_hooks", "unpack_hooks", "hooks_skip_none", "direct_build", "fast_construct",
+                 "direct_pack")
 
-    def __init__(self, names: tuple[str, ...], pack_hooks: tuple, unpack_hooks: tuple,
-                 hooks_skip_none: bool, direct_build: bool, direct_pack: bool) -> None:
+    def __init__(self, names: tuple[str, ...], pack_hooks: tuple, unpack_hooks: tuple, hooks_skip_none: bool,
+                 direct_build: bool, fast_construct: bool, direct_pack: bool) -> None:
         self.names = names
         #: per name: ``fix_pack_<name>`` as a plain function ``(obj, value) -> value``, or None
         self.pack_hooks = pack_hooks
@@ -70,8 +71,12 @@ class Layout:
         self.unpack_hooks = unpack_hooks
         #: vp_compile'd classes skip unpack hooks for None values
         self.hooks_skip_none = hooks_skip_none
-        #: True when ``cls.__new__(cls)`` plus one setattr per name is exactly what construction does
+        #: True when ``from_unpack_list`` is the stock one: the serializer may apply the unpack hooks
+        #: itself and call the class with the values
         self.direct_build = direct_build
+        #: True when ``__init__`` is vp_compile's (one assignment per name) and ``__new__`` has no say,
+        #: so a compiled serializer may create the instance and set the attributes itself
+        self.fast_construct = fast_construct
         #: True when ``to_pack_list`` is the stock one, so attributes may be read directly
         self.direct_pack = direct_pack
 

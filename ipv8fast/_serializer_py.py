@@ -460,7 +460,9 @@ class Serializer:
 
     def _compile_unpack(self, cls: type) -> Callable[[bytes, int], tuple[Any, int]]:
         steps = _merge_structs(self._fields(format_list_of(cls)))
-        build = cls.from_unpack_list
+        layout = layout_of(cls)
+        build = cls if layout is not None and layout.direct_build and not any(layout.unpack_hooks) \
+            else cls.from_unpack_list
         name = cls.__name__
 
         def unpack(data: bytes, offset: int) -> tuple[Any, int]:

@@ -136,18 +136,12 @@ def _compute_layout(cls: type) -> Layout:
     names = tuple(cls.names)
     pack_hooks = tuple(_pack_hook(cls, name) for name in names)
     unpack_hooks = tuple(getattr(cls, f"fix_unpack_{name}", None) for name in names)
-    init = cls.__init__
-    stock_init = (getattr(init, _COMPILED, None) == names
-                  or (init is VariablePayload.__init__ and _old_style_base(cls)[0] is None))
-    direct_build = (
-        stock_init
-        and cls.__new__ in (object.__new__, DataClassPayload.__new__)
-        and getattr(cls.from_unpack_list, "__func__", None) is VariablePayload.from_unpack_list.__func__
-        and all(name.isidentifier() for name in names)
-    )
+    direct_build = getattr(cls.from_unpack_list, "__func__", None) is VariablePayload.from_unpack_list.__func__
+    fast_construct = (getattr(cls.__init__, _COMPILED, None) == names
+                      and cls.__new__ in (object.__new__, DataClassPayload.__new__))
     direct_pack = cls.to_pack_list is VariablePayload.to_pack_list
     return Layout(names, pack_hooks, unpack_hooks, bool(cls.__dict__.get(_COMPILED, False)),
-                  direct_build, direct_pack)
+                  direct_build, fast_construct, direct_pack)
 
 
 # --- vp_compile ----------------------------------------------------------------------------------------
