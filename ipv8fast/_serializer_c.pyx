@@ -1055,3 +1055,69 @@ cdef class Serializer:
 
 
 default_serializer = Serializer()
+
+
+# --- packet envelope ---------------------------------------------------------------------------------------
+
+PREFIX_LENGTH = 22
+DEF PREFIX = 22
+
+
+def split_header(packet):
+    """``(prefix, message id)`` of a datagram; PackError if it is shorter than prefix plus id."""
+    if type(packet) is not bytes:
+        packet = bytes(packet)
+    if PyBytes_GET_SIZE(packet) <= PREFIX:
+        raise PackError(f"a {PyBytes_GET_SIZE(packet)}-byte datagram has no message id")
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(packet), PREFIX), <uint8_t>PyBytes_AS_STRING(packet)[PREFIX]
+
+
+def read_auth(packet, Py_ssize_t offset=PREFIX + 1):
+    """The public key bin of a signed datagram's auth block and the offset of the first payload."""
+    cdef Py_ssize_t end, length
+    cdef const uint8_t* p
+    if type(packet) is not bytes:
+        packet = bytes(packet)
+    end = PyBytes_GET_SIZE(packet)
+    p = <const uint8_t*>PyBytes_AS_STRING(packet)
+    if offset < 0 or offset + 2 > end:
+        _short(offset, 2, end, "auth block length")
+    length = <Py_ssize_t>get_be(p + offset, 2)
+    if offset + 2 + length > end:
+        _short(offset + 2, length, end, "public key")
+    return PyBytes_FromStringAndSize(<const char*>p + offset + 2, length), offset + 2 + length
+
+
+def split_signature(packet, Py_ssize_t signature_length):
+    """``(signed part, signature)``: the signature is the last ``signature_length`` bytes."""
+    cdef Py_ssize_t end, cut
+    if type(packet) is not bytes:
+        packet = bytes(packet)
+    end = PyBytes_GET_SIZE(packet)
+    if signature_length < 0 or end < PREFIX + 1 + signature_length:
+        raise PackError(f"a {end}-byte datagram cannot hold a {signature_length}-byte signature")
+    cut = end - signature_length
+    return (PyBytes_FromStringAndSize(PyBytes_AS_STRING(packet), cut),
+            PyBytes_FromStringAndSize(PyBytes_AS_STRING(packet) + cut, signature_length))
+
+
+def join_packet(bytes prefix, int msg_id, body, public_key_bin=None):
+    """``prefix ‖ id ‖ [u16 length ‖ key] ‖ body`` (for a signed message, the bytes to sign)."""
+    cdef Writer w
+    if PyBytes_GET_SIZE(prefix) != PREFIX:
+        raise PackError(f"a prefix is {PREFIX} bytes, not {PyBytes_GET_SIZE(prefix)}")
+    if not 0 <= msg_id <= 255:
+        raise PackError(f"message id {msg_id} is not in 0..255")
+    body = as_bytes(body, "a packet body")
+    w_init(&w)
+    try:
+        w_bytes(&w, PyBytes_AS_STRING(prefix), PREFIX)
+        w_reserve(&w, 1)[0] = <char>msg_id
+        if public_key_bin is not None:
+            public_key_bin = as_bytes(public_key_bin, "a public key")
+            enc_prefixed(&w, 2, PyBytes_GET_SIZE(public_key_bin), PyBytes_AS_STRING(public_key_bin),
+                         PyBytes_GET_SIZE(public_key_bin))
+        w_bytes(&w, PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))
+        return PyBytes_FromStringAndSize(w.buf, w.length)
+    finally:
+        w_free(&w)

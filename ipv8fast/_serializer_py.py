@@ -492,3 +492,43 @@ def _getter(name: str, hook: Callable | None) -> Callable[[Any], Any]:
 
 
 default_serializer = Serializer()
+
+
+# --- packet envelope ---------------------------------------------------------------------------------------
+
+PREFIX_LENGTH = 22
+
+
+def split_header(packet: bytes) -> tuple[bytes, int]:
+    """``(prefix, message id)`` of a datagram; PackError if it is shorter than prefix plus id."""
+    if len(packet) <= PREFIX_LENGTH:
+        raise PackError(f"a {len(packet)}-byte datagram has no message id")
+    return bytes(packet[:PREFIX_LENGTH]), packet[PREFIX_LENGTH]
+
+
+def read_auth(packet: bytes, offset: int = PREFIX_LENGTH + 1) -> tuple[bytes, int]:
+    """The public key bin of a signed datagram's auth block and the offset of the first payload."""
+    _need(packet, offset, 2, "auth block length")
+    length = _U[2].unpack_from(packet, offset)[0]
+    _need(packet, offset + 2, length, "public key")
+    return bytes(packet[offset + 2:offset + 2 + length]), offset + 2 + length
+
+
+def split_signature(packet: bytes, signature_length: int) -> tuple[bytes, bytes]:
+    """``(signed part, signature)``: the signature is the last ``signature_length`` bytes."""
+    if signature_length < 0 or len(packet) < PREFIX_LENGTH + 1 + signature_length:
+        raise PackError(f"a {len(packet)}-byte datagram cannot hold a {signature_length}-byte signature")
+    cut = len(packet) - signature_length
+    return bytes(packet[:cut]), bytes(packet[cut:])
+
+
+def join_packet(prefix: bytes, msg_id: int, body: bytes, public_key_bin: bytes | None = None) -> bytes:
+    """``prefix ‖ id ‖ [u16 length ‖ key] ‖ body`` (for a signed message, the bytes to sign)."""
+    if len(prefix) != PREFIX_LENGTH:
+        raise PackError(f"a prefix is {PREFIX_LENGTH} bytes, not {len(prefix)}")
+    if not 0 <= msg_id <= 255:
+        raise PackError(f"message id {msg_id} is not in 0..255")
+    if public_key_bin is None:
+        return b"".join((prefix, bytes((msg_id,)), body))
+    _fits(len(public_key_bin), 2, "public key length")
+    return b"".join((prefix, bytes((msg_id,)), _U[2].pack(len(public_key_bin)), public_key_bin, body))

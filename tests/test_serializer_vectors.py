@@ -186,3 +186,27 @@ def test_lenient_inputs(serializer: Any, case: dict) -> None:
     parsed = serializer.unpack_serializable_list([cls], data)[0]
     for field, expected in case["unpacked"].items():
         assert_matches(getattr(parsed, field), expected, field)
+
+
+# --- built-in protocol payloads (payloads.json "builtin") ---------------------------------------------------
+
+def _builtin_class(name: str) -> type:
+    from ipv8fast import discovery_payloads, messages
+
+    return getattr(messages, name, None) or getattr(discovery_payloads, name)
+
+
+@pytest.mark.parametrize("case", PAYLOADS["builtin"], ids=lambda c: c["class"])
+def test_builtin_payload(serializer: Any, case: dict) -> None:
+    cls = _builtin_class(case["class"])
+    assert getattr(cls, "msg_id", None) == case["msg_id"]
+    assert cls.format_list == case["format_list"]
+    if "constructor_kwargs" in case:
+        obj = cls(**{k: decode(v) for k, v in case["constructor_kwargs"].items()})
+    else:
+        obj = cls(*decode(case["constructor_args"]))
+    data = serializer.pack_serializable(obj)
+    assert data.hex() == case["hex"]
+    parsed = serializer.unpack_serializable_list([cls], data)[0]
+    for field, expected in case["attributes_after_unpack"].items():
+        assert_matches(getattr(parsed, field), expected, field)
