@@ -6,8 +6,10 @@ from their annotations (on first instantiation or first use by a Serializer, whi
 """
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import inspect
+import sys
 import keyword
 import typing
 from typing import Any, Callable, TypeVar
@@ -214,12 +216,12 @@ def type_map(annotation: Any) -> Any:
     """The format-list entry for one dataclass field annotation."""
     if isinstance(annotation, TypeVar):
         return annotation.__name__
-    if annotation in _SCALAR_FORMATS:
+    if isinstance(annotation, (list, tuple, set)):
+        return list(annotation)
+    if isinstance(annotation, type) and annotation in _SCALAR_FORMATS:
         return _SCALAR_FORMATS[annotation]
     if isinstance(annotation, type) and issubclass(annotation, Serializable):
         return annotation
-    if isinstance(annotation, (list, tuple, set)):
-        return list(annotation)
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set):
         item = typing.get_args(annotation)[0]
@@ -232,16 +234,24 @@ def type_map(annotation: Any) -> Any:
 
 def convert_to_payload(cls: type, msg_id: int | None = None) -> None:
     """Derive ``names`` and ``format_list`` of a dataclass payload from its fields, then vp_compile it."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # noqa: BLE001 - unresolvable string annotations: fall back to the raw ones
-        hints = {}
     fields = dataclasses.fields(cls)
     cls.names = [field.name for field in fields]
-    cls.format_list = [type_map(hints.get(field.name, field.type)) for field in fields]
+    cls.format_list = [type_map(_resolve(cls, field.type)) for field in fields]
     if msg_id is not None:
         cls.msg_id = msg_id
     vp_compile(cls)
+
+
+def _resolve(cls: type, annotation: Any) -> Any:
+    """A field's annotation, evaluated if it is a string (``from __future__ import annotations``)."""
+    if not isinstance(annotation, str):
+        return annotation
+    module = sys.modules.get(cls.__module__)
+    namespace = {**vars(builtins), **(vars(module) if module else {}), cls.__name__: cls}
+    try:
+        return eval(annotation, namespace)  # noqa: S307 - the class's own annotation text
+    except Exception as exc:  # noqa: BLE001
+        raise NotImplementedError(f"cannot resolve the annotation {annotation!r} of {cls.__name__}") from exc
 
 
 class DataClassPayload(VariablePayload):
