@@ -11,8 +11,9 @@ from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_CheckExa
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_Check, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
 from cpython.object cimport PyObject, PyObject_IsTrue, PyTypeObject
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -70,7 +71,6 @@ cdef dict _ITEM_NAMES = {v: k for k, v in _ITEM_CODES.items()}
 DEF MAX_ITEMS = 32
 DEF STACK_BUFFER = 512
 
-cdef object _tuple_new = tuple.__new__
 cdef object _as_text_v6 = F.ipv6_text
 cdef object _ip_literal = F.ip_literal
 
@@ -574,8 +574,43 @@ cdef object dec_item(const uint8_t* p, int code, int size, bint little):
     return PyBytes_FromStringAndSize(<const char*>p, size)
 
 
-cdef inline str ipv4_text(const uint8_t* p):
-    return f"{p[0]}.{p[1]}.{p[2]}.{p[3]}"
+cdef extern from *:
+    """
+    static PyObject* ipv8fast_type_alloc(PyObject* cls, Py_ssize_t n) {
+        return ((PyTypeObject*)cls)->tp_alloc((PyTypeObject*)cls, n);
+    }
+    """
+    object type_alloc "ipv8fast_type_alloc"(object cls, Py_ssize_t n)
+
+
+cdef str ipv4_text(const uint8_t* p):
+    cdef char text[16]
+    cdef int length = 0, index, value
+    for index in range(4):
+        value = p[index]
+        if value >= 100:
+            text[length] = <char>(48 + value // 100)
+            length += 1
+        if value >= 10:
+            text[length] = <char>(48 + (value // 10) % 10)
+            length += 1
+        text[length] = <char>(48 + value % 10)
+        length += 1
+        if index < 3:
+            text[length] = 46
+            length += 1
+    return PyUnicode_DecodeASCII(text, length, NULL)
+
+
+cdef object address_tuple(object cls, object host, int port):
+    """``cls(host, port)`` for an address NamedTuple, built the way ``tuple.__new__`` builds subclasses."""
+    obj = type_alloc(cls, 2)
+    Py_INCREF(host)
+    PyTuple_SET_ITEM(obj, 0, host)
+    cdef object port_object = port
+    Py_INCREF(port_object)
+    PyTuple_SET_ITEM(obj, 1, port_object)
+    return obj
 
 
 cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list out, tuple extra) except -1:
@@ -631,7 +666,7 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
     if kind == K_IPV4:
         if offset + 6 > end:
             _short(offset, 6, end, "ipv4 address")
-        out.append(_tuple_new(UDPv4Address, (ipv4_text(p + offset), <int>get_be(p + offset + 4, 2))))
+        out.append(address_tuple(UDPv4Address, ipv4_text(p + offset), <int>get_be(p + offset + 4, 2)))
         return offset + 6
     if kind == K_ADDRESS:
         if offset + 1 > end:
@@ -641,13 +676,13 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
         if byte == 1:
             if offset + 6 > end:
                 _short(offset, 6, end, "IPv4 address")
-            out.append(_tuple_new(UDPv4Address, (ipv4_text(p + offset), <int>get_be(p + offset + 4, 2))))
+            out.append(address_tuple(UDPv4Address, ipv4_text(p + offset), <int>get_be(p + offset + 4, 2)))
             return offset + 6
         if byte == 3:
             if offset + 18 > end:
                 _short(offset, 18, end, "IPv6 address")
             host = _as_text_v6(PyBytes_FromStringAndSize(<const char*>p + offset, 16))
-            out.append(_tuple_new(UDPv6Address, (host, <int>get_be(p + offset + 16, 2))))
+            out.append(address_tuple(UDPv6Address, host, <int>get_be(p + offset + 16, 2)))
             return offset + 18
         if byte == 2 and not op.ip_only:
             if offset + 2 > end:
@@ -660,7 +695,7 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
                 host = PyUnicode_DecodeUTF8(<const char*>p + offset, length, "strict")
             except UnicodeDecodeError:
                 raise PackError(f"host name is not UTF-8 at offset {offset}") from None
-            out.append(_tuple_new(DomainAddress, (host, <int>get_be(p + offset + length, 2))))
+            out.append(address_tuple(DomainAddress, host, <int>get_be(p + offset + length, 2)))
             return offset + length + 2
         raise PackError(f"unknown address type 0x{byte:02x} at offset {offset - 1}")
     if kind == K_LIST:

@@ -215,3 +215,31 @@ def test_every_truncation_is_rejected(serializer: Any, name: str) -> None:
     for length in range(len(valid)):
         with pytest.raises(PackError):
             serializer.unpack_serializable_list([cls], valid[:length])
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS, ids=[t.__name__.rsplit("_", 1)[-1] for t in TWINS])
+def test_no_leaks_in_pack_unpack_and_errors(serializer: Any) -> None:
+    """Allocated blocks stay flat over many round trips and rejected inputs (catches refcount slips)."""
+    import gc
+    import sys
+
+    samples = [(CLASSES[name], _valid_sample(name)) for name in FUZZ_CLASSES if name != "FixHooks"]
+
+    def cycle() -> None:
+        for cls, data in samples:
+            obj = serializer.unpack_serializable_list([cls], data)[0]
+            serializer.pack_serializable(obj)
+            for bad in (data[:len(data) // 2], data + b"\x00", b"\xff" * 9):
+                try:
+                    serializer.unpack_serializable_list([cls], bad)
+                except PackError:
+                    pass
+
+    for _ in range(200):
+        cycle()
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(3000):
+        cycle()
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 500
