@@ -12,7 +12,7 @@ from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_Check, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
 from cpython.object cimport PyObject, PyObject_IsTrue, PyTypeObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_SET_ITEM
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF, Py_XINCREF
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
@@ -32,6 +32,7 @@ cdef extern from "Python.h":
     int PyObject_SetAttr(object, object, object) except -1
     object PyObject_GetAttr(object, object)
     PyTypeObject PyBaseObject_Type
+    object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
 
 # op kinds (mirror _formats)
 cdef enum:
@@ -69,6 +70,8 @@ cdef dict _ITEM_CODES = {"?": IT_BOOL, "b": IT_I8, "B": IT_U8, "h": IT_I16, "H":
 cdef dict _ITEM_NAMES = {v: k for k, v in _ITEM_CODES.items()}
 
 DEF MAX_ITEMS = 32
+DEF MAX_FIELDS = 64
+DEF INIT_CALL_FIELDS = 4
 DEF STACK_BUFFER = 512
 
 cdef object _as_text_v6 = F.ipv6_text
@@ -816,6 +819,11 @@ cdef class _UnpackPlan:
     cdef bint direct_build      # from_unpack_list is the stock one: apply the hooks here, call the class
     cdef bint fast_construct    # __init__ is the vp_compile'd one: set the attributes without calling it
     cdef bint simple            # fast_construct, no hooks, only single-value fixed-width fields
+    cdef object init            # the class's vp_compile'd __init__ (a plain function)
+    cdef bint call_init         # many fields: calling __init__ beats one generic setattr per field
+    cdef Py_ssize_t n_simple
+    cdef int simple_codes[MAX_FIELDS]
+    cdef int simple_sizes[MAX_FIELDS]
     cdef Py_ssize_t simple_size
     cdef tuple names
     cdef tuple hooks            # per name: bound fix_unpack or None
@@ -852,35 +860,57 @@ cdef class _UnpackPlan:
         if self.direct_build:
             if self.has_hooks:
                 self._apply_hooks(values)
-            if self.fast_construct and PyList_GET_SIZE(values) == PyTuple_GET_SIZE(self.names):
+            if self.fast_construct and PyList_GET_SIZE(values) == PyTuple_GET_SIZE(self.names) \
+                    and PyList_GET_SIZE(values) <= MAX_FIELDS:
                 return self._construct(values), offset
             return self.cls(*values), offset
         return self.build(*values), offset
 
     cdef tuple _run_simple(self, const uint8_t* p, Py_ssize_t offset, Py_ssize_t end):
-        """Fixed-width fields only, no hooks, vp_compile'd class: decode straight into a new instance."""
-        cdef Py_ssize_t index, n = PyList_GET_SIZE(self.ops)
-        cdef COp op
-        for index in range(n):
-            op = <COp>PyList_GET_ITEM(self.ops, index)
-            if offset + op.size > end:
-                _short(offset, op.size, end, "fixed-size field")
-            offset += op.size
+        """Fixed-width fields only, no hooks, vp_compile'd class: decode straight into the new instance."""
+        cdef Py_ssize_t index, n = self.n_simple
+        cdef PyObject* stack[MAX_FIELDS + 1]
+        cdef object value
+        if offset + self.simple_size > end:
+            for index in range(n):
+                if offset + self.simple_sizes[index] > end:
+                    _short(offset, self.simple_sizes[index], end, "fixed-size field")
+                offset += self.simple_sizes[index]
         obj = PyBaseObject_Type.tp_new(<type>self.cls, <PyObject*>_EMPTY, NULL)
-        offset -= self.simple_size
+        if not self.call_init:
+            for index in range(n):
+                PyObject_SetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index),
+                                 dec_item(p + offset, self.simple_codes[index], self.simple_sizes[index], False))
+                offset += self.simple_sizes[index]
+            return obj, offset
+        stack[0] = <PyObject*>obj
         for index in range(n):
-            op = <COp>PyList_GET_ITEM(self.ops, index)
-            PyObject_SetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index),
-                             dec_item(p + offset, op.item_code[0], op.item_size[0], False))
-            offset += op.size
+            stack[index + 1] = NULL
+        try:
+            for index in range(n):
+                value = dec_item(p + offset, self.simple_codes[index], self.simple_sizes[index], False)
+                Py_XINCREF(<PyObject*>value)
+                stack[index + 1] = <PyObject*>value
+                offset += self.simple_sizes[index]
+            PyObject_Vectorcall(self.init, stack, n + 1, NULL)
+        finally:
+            for index in range(n):
+                Py_XDECREF(stack[index + 1])
         return obj, offset
 
     cdef object _construct(self, list values):
-        """What the vp_compile'd ``__init__`` does: a new instance with one attribute per name."""
-        cdef Py_ssize_t index
+        """What ``cls(*values)`` does for a vp_compile'd class, minus the generic type-call machinery."""
+        cdef Py_ssize_t index, n = PyList_GET_SIZE(values)
+        cdef PyObject* stack[MAX_FIELDS + 1]
         obj = PyBaseObject_Type.tp_new(<type>self.cls, <PyObject*>_EMPTY, NULL)
-        for index in range(PyList_GET_SIZE(values)):
-            PyObject_SetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index), <object>PyList_GET_ITEM(values, index))
+        if not self.call_init:
+            for index in range(n):
+                PyObject_SetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index), <object>PyList_GET_ITEM(values, index))
+            return obj
+        stack[0] = <PyObject*>obj
+        for index in range(n):
+            stack[index + 1] = PyList_GET_ITEM(values, index)
+        PyObject_Vectorcall(self.init, stack, n + 1, NULL)
         return obj
 
     cdef int _apply_hooks(self, list values) except -1:
@@ -905,6 +935,8 @@ cdef class Serializer:
     cdef dict _pack_plans
     cdef dict _unpack_plans
     cdef dict _format_ops
+    cdef object _last_unpack_cls          # one-entry cache in front of _unpack_plans
+    cdef _UnpackPlan _last_unpack_plan
     cdef object __weakref__
 
     def __init__(self):
@@ -927,6 +959,8 @@ cdef class Serializer:
         self._pack_plans.clear()
         self._unpack_plans.clear()
         self._format_ops.clear()
+        self._last_unpack_cls = None
+        self._last_unpack_plan = None
 
     def pack(self, fmt, item):
         """Pack one value with the packer of ``fmt``."""
@@ -1020,9 +1054,14 @@ cdef class Serializer:
         return 0
 
     cdef tuple _unpack_window(self, object cls, bytes data, Py_ssize_t offset, Py_ssize_t end):
-        cdef object plan = self._unpack_plans.get(cls)
+        cdef object plan
+        if cls is self._last_unpack_cls:
+            return self._last_unpack_plan.run(data, offset, end)
+        plan = self._unpack_plans.get(cls)
         if plan is None:
             plan = self._unpack_plans[cls] = self._compile_unpack(cls)
+        self._last_unpack_cls = cls
+        self._last_unpack_plan = <_UnpackPlan>plan
         return (<_UnpackPlan>plan).run(data, offset, end)
 
     cdef list _fields(self, list format_list, list extras, list format_names):
@@ -1070,6 +1109,7 @@ cdef class Serializer:
 
     cdef _UnpackPlan _compile_unpack(self, object cls):
         cdef _UnpackPlan plan = _UnpackPlan.__new__(_UnpackPlan)
+        cdef Py_ssize_t index
         plan.extras = []
         plan.format_names = []
         plan.ops = self._fields(list(format_list_of(cls)), plan.extras, plan.format_names)
@@ -1078,7 +1118,8 @@ cdef class Serializer:
         layout = layout_of(cls)
         plan.direct_build = layout is not None and layout.direct_build
         if plan.direct_build:
-            plan.fast_construct = layout.fast_construct
+            plan.fast_construct = layout.fast_construct and len(layout.names) <= MAX_FIELDS
+            plan.init = cls.__init__
             plan.names = tuple(layout.names)
             plan.hooks = tuple(layout.unpack_hooks)
             plan.has_hooks = any(hook is not None for hook in plan.hooks)
@@ -1086,6 +1127,12 @@ cdef class Serializer:
             plan.simple = plan.fast_construct and not plan.has_hooks and len(plan.names) == len(plan.ops) \
                 and all((<COp>op).kind == K_STRUCT and not (<COp>op).as_tuple for op in plan.ops)
             plan.simple_size = sum((<COp>op).size for op in plan.ops) if plan.simple else 0
+            plan.call_init = len(plan.names) >= INIT_CALL_FIELDS
+            if plan.simple:
+                plan.n_simple = len(plan.ops)
+                for index, op in enumerate(plan.ops):
+                    plan.simple_codes[index] = (<COp>op).item_code[0]
+                    plan.simple_sizes[index] = (<COp>op).size
         return plan
 
 
