@@ -1,6 +1,7 @@
 """Prints, after a pytest-benchmark run, one table per group: py-ipv8 and ipv8fast side by side, with ratios.
 
-Run: ``python -m pytest bench/ --benchmark-enable``. Every benchmark sets ``extra_info["impl"]``.
+Run: ``python -m pytest bench/ --benchmark-enable``. Every benchmark sets ``extra_info["impl"]``. Rates are
+1 / median time per call: on a shared, noisy machine the median is far steadier than the mean.
 """
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
     for bench in session.benchmarks:
         impl = bench.extra_info.get("impl")
         if impl and bench.stats is not None:
-            groups.setdefault(bench.group or bench.name, {})[impl] = bench.stats.ops
+            groups.setdefault(bench.group or bench.name, {})[impl] = 1 / bench.stats.median
     if not groups:
         return
     impls = sorted({impl for row in groups.values() for impl in row if impl != BASELINE})
     write = terminalreporter.write_line
     write("")
-    write(f"{'benchmark':28s} {BASELINE + ' ops/s':>16s} " + " ".join(f"{i + ' ops/s':>22s} {'ratio':>7s}" for i in impls))
+    write("operations per second (1 / median), ratio to " + BASELINE)
+    write(f"{'benchmark':28s} {BASELINE:>16s} " + " ".join(f"{i:>22s} {'ratio':>7s}" for i in impls))
     for group, row in sorted(groups.items()):
         base = row.get(BASELINE)
         cells = []
