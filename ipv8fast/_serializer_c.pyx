@@ -982,12 +982,8 @@ cdef class Serializer:
         cdef Writer w
         w_init(&w)
         try:
-            self._pack_into(&w, serializable)
+            self._pack_checked(&w, serializable)
             return PyBytes_FromStringAndSize(w.buf, w.length)
-        except PackError:
-            raise
-        except Exception as exc:
-            raise PackError(f"Could not pack {type(serializable).__name__}: {exc!r}") from exc
         finally:
             w_free(&w)
 
@@ -997,12 +993,8 @@ cdef class Serializer:
         w_init(&w)
         try:
             for serializable in serializables:
-                self._pack_into(&w, serializable)
+                self._pack_checked(&w, serializable)
             return PyBytes_FromStringAndSize(w.buf, w.length)
-        except PackError:
-            raise
-        except Exception as exc:
-            raise PackError(f"Could not pack: {exc!r}") from exc
         finally:
             w_free(&w)
 
@@ -1031,6 +1023,15 @@ cdef class Serializer:
         return result
 
     # --- internals shared with nested payloads ---
+
+    cdef int _pack_checked(self, Writer* w, object obj) except -1:
+        """``_pack_into``, reporting every failure as PackError (as py-ipv8's pack_serializable does)."""
+        try:
+            return self._pack_into(w, obj)
+        except PackError:
+            raise
+        except Exception as exc:
+            raise PackError(f"Could not pack {type(obj).__name__}: {exc!r}") from exc
 
     cdef int _pack_into(self, Writer* w, object obj) except -1:
         cdef _PackPlan plan
