@@ -28,7 +28,7 @@ def find_extensions() -> list[Extension]:
                 f"ipv8fast.{module}",
                 [pyx, *c_sources],
                 include_dirs=["csrc"],
-                extra_compile_args=[] if sys.platform == "win32" else ["-O3"],
+                extra_compile_args=[] if sys.platform == "win32" else ["-O3", "-g0"],
             )
         )
     return extensions
