@@ -33,13 +33,8 @@ cdef extern from *:
     int tw_highest_bit(unsigned long long x) nogil
     int tw_lowest_bit(unsigned long long x) nogil
 
-cdef extern from "<time.h>" nogil:
-    ctypedef int clockid_t
-    cdef struct timespec:
-        long tv_sec
-        long tv_nsec
-    int clock_gettime(clockid_t clock, timespec *ts)
-    clockid_t CLOCK_MONOTONIC
+cdef extern from "monotonic.h" nogil:
+    double ipv8fast_monotonic()
 
 DEFAULT_TICK = 0.005
 SLOT_BITS = 6
@@ -144,10 +139,11 @@ cdef class TimerWheel:
         return self._lookup(handle) >= 0
 
     cdef inline double _now(self) except? -1.0:
-        cdef timespec ts
+        cdef double now
         if self._monotonic:
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            return <double>ts.tv_sec + <double>ts.tv_nsec * 1e-9
+            now = ipv8fast_monotonic()
+            if now >= 0.0:
+                return now
         return self._time()
 
     def call_later(self, double delay, callback, arg=None):
