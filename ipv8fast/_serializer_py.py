@@ -8,6 +8,8 @@ window), otherwise PackError.
 from __future__ import annotations
 
 import struct
+from socket import AF_INET as _AF_INET
+from socket import inet_pton as _inet_pton
 from typing import Any, Callable
 
 from . import _formats as F
@@ -47,51 +49,96 @@ def _need(data: Any, offset: int, size: int, what: str) -> None:
         raise PackError(f"{what} needs {size} bytes at offset {offset}, {max(0, len(data) - offset)} left")
 
 
-# --- one op: encode ------------------------------------------------------------------------------------
+# --- one op: encoders --------------------------------------------------------------------------------------
+# Each factory returns a function specialised for one op; plans bind them once per field.
 
-def _encode(op: tuple, args: tuple) -> bytes:
+Encoder = Callable[[Any], bytes]
+Decoder = Callable[[bytes, int, list], int]
+
+
+def encoder(op: tuple, one_value: bool = False) -> Encoder:
+    """A function packing one value with ``op``. STRUCT ops with several items take a tuple of values,
+    unless ``one_value`` (a declarative payload gives exactly one value per name, which then fails)."""
     kind = op[0]
     if kind == F.STRUCT:
-        try:
-            return _struct_of(op[1]).pack(*args)
-        except (struct.error, TypeError, OverflowError, ValueError) as exc:
-            raise PackError(f"cannot pack {args!r}: {exc}") from exc
+        return _struct_encoder(op, one_value)
     if kind == F.BITS:
-        if len(args) != 8:
-            raise PackError(f"bits needs 8 values, got {len(args)}")
-        byte = 0
-        for value in args:
-            byte = (byte << 1) | (1 if value else 0)
-        return bytes((byte,))
-    if len(args) != 1 and kind != F.PYTHON:
-        raise PackError(f"this format packs one value, got {len(args)}")
-    value = args[0] if args else None
+        def pack_bits(values: Any) -> bytes:
+            if len(values) != 8:
+                raise PackError(f"bits needs 8 values, got {len(values)}")
+            byte = 0
+            for value in values:
+                byte = (byte << 1) | (1 if value else 0)
+            return bytes((byte,))
+        return pack_bits
     if kind == F.RAW:
-        return _as_bytes(value, "raw")
+        return lambda value: value if type(value) is bytes else _as_bytes(value, "raw")
     if kind in (F.VARLEN, F.UTF8):
-        _, size, base = op
+        return _varlen_encoder(kind, op[1], op[2])
+    if kind == F.IPV4:
+        def pack_ipv4(value: Any) -> bytes:
+            host, port = _host_port(value)
+            return _ipv4_bytes(host) + _port(port)
+        return pack_ipv4
+    if kind == F.ADDRESS:
+        return _address_encoder(op[1])
+    if kind == F.LIST:
+        return _list_encoder(encoder(op_of(op[1])), op[2])
+    if kind == F.ARRAY:
+        return _array_encoder(op[1], op[2])
+    if kind == F.NESTED:
+        serializer = op[1]
+
+        def pack_nested(value: Any) -> bytes:
+            body = serializer.pack_serializable(value)
+            _fits(len(body), 2, "nested payload length")
+            return _U[2].pack(len(body)) + body
+        return pack_nested
+    if kind == F.PYTHON:
+        packer = op[1]
+        return lambda value: _as_bytes(packer.pack(value), "a packer's result")
+    raise PackError(f"unknown op {op!r}")
+
+
+def _struct_encoder(op: tuple, one_value: bool) -> Encoder:
+    compiled, several = _struct_of(op[1]), op[2] and not one_value
+
+    def pack_struct(value: Any) -> bytes:
+        try:
+            return compiled.pack(*value) if several else compiled.pack(value)
+        except (struct.error, TypeError, OverflowError, ValueError) as exc:
+            raise PackError(f"cannot pack {value!r}: {exc}") from exc
+    return pack_struct
+
+
+def _varlen_encoder(kind: int, size: int, base: int) -> Encoder:
+    prefix, limit = _U[size], 1 << (8 * size)
+
+    def pack_varlen(value: Any) -> bytes:
         if kind == F.UTF8:
             if not isinstance(value, str):
                 raise PackError(f"UTF-8 text needs str, not {type(value).__name__}")
             try:
-                body = value.encode("utf-8")
+                value = value.encode("utf-8")
             except UnicodeEncodeError as exc:
                 raise PackError(f"text cannot be encoded as UTF-8: {exc}") from exc
-        else:
-            body = _as_bytes(value, "varlen")
-        units = len(body) // base
-        _fits(units, size, "length")
-        return _U[size].pack(units) + body
-    if kind == F.IPV4:
-        host, port = _host_port(value)
-        return F.inet_aton_lenient(host) + _port(port)
-    if kind == F.ADDRESS:
+        elif type(value) is not bytes:
+            value = _as_bytes(value, "varlen")
+        units = len(value) // base
+        if units >= limit:
+            raise PackError(f"length of {units} does not fit a {size}-byte prefix")
+        return prefix.pack(units) + value
+    return pack_varlen
+
+
+def _address_encoder(ip_only: bool) -> Encoder:
+    def pack_address(value: Any) -> bytes:
         host, port = _host_port(value)
         literal = F.ip_literal(host)
         if literal is not None:
             family, packed = literal
             return (b"\x01" if family == 4 else b"\x03") + packed + _port(port)
-        if op[1]:
+        if ip_only:
             raise PackError(f"{host!r} is not an IPv4 or IPv6 address")
         if not isinstance(host, str):
             raise PackError(f"host name needs str, not {type(host).__name__}")
@@ -101,27 +148,38 @@ def _encode(op: tuple, args: tuple) -> bytes:
             raise PackError(f"host name cannot be encoded as UTF-8: {exc}") from exc
         _fits(len(name), 2, "host name length")
         return b"\x02" + _U[2].pack(len(name)) + name + _port(port)
-    if kind == F.LIST:
+    return pack_address
+
+
+def _list_encoder(item: Encoder, size: int) -> Encoder:
+    def pack_list(value: Any) -> bytes:
         items = _sized(value)
-        _fits(len(items), op[2], "item count")
-        item_op = op_of(op[1])
-        return _U[op[2]].pack(len(items)) + b"".join(_encode(item_op, (item,)) for item in items)
-    if kind == F.ARRAY:
+        _fits(len(items), size, "item count")
+        return _U[size].pack(len(items)) + b"".join([item(element) for element in items])
+    return pack_list
+
+
+def _array_encoder(item_code: str, size: int) -> Encoder:
+    code = F.ARRAY_ITEMS[item_code][1]
+
+    def pack_array(value: Any) -> bytes:
         items = _sized(value)
-        _fits(len(items), op[2], "array length")
-        size, code = F.ARRAY_ITEMS[op[1]]
+        _fits(len(items), size, "array length")
         try:
             body = struct.pack(f"<{len(items)}{code}", *items)
         except (struct.error, TypeError, OverflowError) as exc:
-            raise PackError(f"array items {items!r} cannot be packed as {op[1]!r}: {exc}") from exc
-        return _U_LE[op[2]].pack(len(items)) + body
-    if kind == F.NESTED:
-        body = op[1].pack_serializable(value)
-        _fits(len(body), 2, "nested payload length")
-        return _U[2].pack(len(body)) + body
-    if kind == F.PYTHON:
-        return _as_bytes(op[1].pack(*args), "a packer's result")
-    raise PackError(f"unknown op {op!r}")
+            raise PackError(f"array items {items!r} cannot be packed as {item_code!r}: {exc}") from exc
+        return _U_LE[size].pack(len(items)) + body
+    return pack_array
+
+
+def _ipv4_bytes(host: Any) -> bytes:
+    if type(host) is str:
+        try:  # a strict dotted quad parses the same under the lenient rules; the C parser is quicker
+            return _inet_pton(_AF_INET, host)
+        except (OSError, ValueError):
+            pass
+    return F.inet_aton_lenient(host)
 
 
 def _host_port(value: Any) -> tuple[Any, Any]:
@@ -144,46 +202,94 @@ def _sized(value: Any) -> Any:
     return value
 
 
-# --- one op: decode ------------------------------------------------------------------------------------
+# --- one op: decoders --------------------------------------------------------------------------------------
 
-def _decode(op: tuple, data: bytes, offset: int, out: list, extra: tuple) -> int:
+def decoder(op: tuple, extra: tuple = ()) -> Decoder:
+    """A function ``(data, offset, out) -> new offset`` decoding one op, strictly within ``data``."""
     kind = op[0]
     if kind == F.STRUCT:
-        size = op[3]
-        _need(data, offset, size, "fixed-size field")
-        values = _struct_of(op[1]).unpack_from(data, offset)
-        out.append(values if op[2] else values[0])
-        return offset + size
+        compiled, several, size = _struct_of(op[1]), op[2], op[3]
+
+        def unpack_struct(data: bytes, offset: int, out: list) -> int:
+            _need(data, offset, size, "fixed-size field")
+            values = compiled.unpack_from(data, offset)
+            out.append(values if several else values[0])
+            return offset + size
+        return unpack_struct
     if kind == F.BITS:
-        _need(data, offset, 1, "bits")
-        byte = data[offset]
-        out.extend((byte >> shift) & 1 for shift in range(7, -1, -1))
-        return offset + 1
+        def unpack_bits(data: bytes, offset: int, out: list) -> int:
+            _need(data, offset, 1, "bits")
+            out.extend(_BITS[data[offset]])
+            return offset + 1
+        return unpack_bits
     if kind == F.RAW:
-        if offset < 0:
-            raise PackError(f"raw at negative offset {offset}")
-        out.append(data[offset:])
-        return len(data)
+        def unpack_raw(data: bytes, offset: int, out: list) -> int:
+            if offset < 0:
+                raise PackError(f"raw at negative offset {offset}")
+            out.append(data[offset:])
+            return len(data)
+        return unpack_raw
     if kind in (F.VARLEN, F.UTF8):
-        _, size, base = op
+        return _varlen_decoder(kind == F.UTF8, _U[op[1]], op[1], op[2])
+    if kind == F.IPV4:
+        def unpack_ipv4(data: bytes, offset: int, out: list) -> int:
+            _need(data, offset, 6, "ipv4 address")
+            out.append(UDPv4Address(F.ipv4_text(data[offset:offset + 4]), _PORT.unpack_from(data, offset + 4)[0]))
+            return offset + 6
+        return unpack_ipv4
+    if kind == F.ADDRESS:
+        return _address_decoder(op[1])
+    if kind == F.LIST:
+        return _list_decoder(decoder(op_of(op[1]), extra), _U[op[2]], op[2])
+    if kind == F.ARRAY:
+        return _array_decoder(op[1], op[2])
+    if kind == F.NESTED:
+        serializer = op[1]
+
+        def unpack_nested(data: bytes, offset: int, out: list) -> int:
+            if not extra:
+                raise PackError("a nested payload needs its class")
+            _need(data, offset, 2, "nested payload length")
+            length = _PORT.unpack_from(data, offset)[0]
+            offset += 2
+            _need(data, offset, length, "nested payload")
+            out.append(serializer.unpack_serializable(extra[0], data[offset:offset + length])[0])
+            return offset + length
+        return unpack_nested
+    if kind == F.PYTHON:
+        packer = op[1]
+
+        def unpack_python(data: bytes, offset: int, out: list) -> int:
+            new_offset = packer.unpack(data, offset, out, *extra)
+            if not isinstance(new_offset, int) or new_offset > len(data):
+                raise PackError(f"{packer!r} read past the end of the data")
+            return new_offset
+        return unpack_python
+    raise PackError(f"unknown op {op!r}")
+
+
+_BITS = [tuple((byte >> shift) & 1 for shift in range(7, -1, -1)) for byte in range(256)]
+
+
+def _varlen_decoder(utf8: bool, prefix: struct.Struct, size: int, base: int) -> Decoder:
+    def unpack_varlen(data: bytes, offset: int, out: list) -> int:
         _need(data, offset, size, "length prefix")
-        length = _U[size].unpack_from(data, offset)[0] * base
+        length = prefix.unpack_from(data, offset)[0] * base
         offset += size
         _need(data, offset, length, "variable-length value")
         body = data[offset:offset + length]
-        if kind == F.UTF8:
+        if utf8:
             try:
-                out.append(body.decode("utf-8"))
+                body = body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise PackError(f"invalid UTF-8 at offset {offset}: {exc}") from exc
-        else:
-            out.append(body)
+        out.append(body)
         return offset + length
-    if kind == F.IPV4:
-        _need(data, offset, 6, "ipv4 address")
-        out.append(UDPv4Address(F.ipv4_text(data[offset:offset + 4]), _PORT.unpack_from(data, offset + 4)[0]))
-        return offset + 6
-    if kind == F.ADDRESS:
+    return unpack_varlen
+
+
+def _address_decoder(ip_only: bool) -> Decoder:
+    def unpack_address(data: bytes, offset: int, out: list) -> int:
         _need(data, offset, 1, "address type")
         kind_byte = data[offset]
         offset += 1
@@ -195,7 +301,7 @@ def _decode(op: tuple, data: bytes, offset: int, out: list, extra: tuple) -> int
             _need(data, offset, 18, "IPv6 address")
             out.append(UDPv6Address(F.ipv6_text(data[offset:offset + 16]), _PORT.unpack_from(data, offset + 16)[0]))
             return offset + 18
-        if kind_byte == 0x02 and not op[1]:
+        if kind_byte == 0x02 and not ip_only:
             _need(data, offset, 2, "host name length")
             length = _PORT.unpack_from(data, offset)[0]
             offset += 2
@@ -207,43 +313,34 @@ def _decode(op: tuple, data: bytes, offset: int, out: list, extra: tuple) -> int
             out.append(DomainAddress(host, _PORT.unpack_from(data, offset + length)[0]))
             return offset + length + 2
         raise PackError(f"unknown address type 0x{kind_byte:02x} at offset {offset - 1}")
-    if kind == F.LIST:
-        size = op[2]
+    return unpack_address
+
+
+def _list_decoder(item: Decoder, prefix: struct.Struct, size: int) -> Decoder:
+    def unpack_list(data: bytes, offset: int, out: list) -> int:
         _need(data, offset, size, "item count")
-        count = _U[size].unpack_from(data, offset)[0]
+        count = prefix.unpack_from(data, offset)[0]
         offset += size
-        item_op = op_of(op[1])
         items: list = []
         for _ in range(count):
-            offset = _decode(item_op, data, offset, items, extra)
+            offset = item(data, offset, items)
         out.append(items)
         return offset
-    if kind == F.ARRAY:
-        size = op[2]
+    return unpack_list
+
+
+def _array_decoder(item_code: str, size: int) -> Decoder:
+    item_size, code = F.ARRAY_ITEMS[item_code]
+
+    def unpack_array(data: bytes, offset: int, out: list) -> int:
         _need(data, offset, size, "array length")
         count = _U_LE[size].unpack_from(data, offset)[0]
         offset += size
-        item_size, code = F.ARRAY_ITEMS[op[1]]
         _need(data, offset, count * item_size, "array items")
         values = struct.unpack_from(f"<{count}{code}", data, offset)
-        out.append([bool(v) for v in values] if op[1] == "?" else list(values))
+        out.append([bool(v) for v in values] if item_code == "?" else list(values))
         return offset + count * item_size
-    if kind == F.NESTED:
-        if not extra:
-            raise PackError("a nested payload needs its class")
-        _need(data, offset, 2, "nested payload length")
-        length = _PORT.unpack_from(data, offset)[0]
-        offset += 2
-        _need(data, offset, length, "nested payload")
-        obj, _ = op[1].unpack_serializable(extra[0], data[offset:offset + length])
-        out.append(obj)
-        return offset + length
-    if kind == F.PYTHON:
-        new_offset = op[1].unpack(data, offset, out, *extra)
-        if not isinstance(new_offset, int) or new_offset > len(data):
-            raise PackError(f"{op[1]!r} read past the end of the data")
-        return new_offset
-    raise PackError(f"unknown op {op!r}")
+    return unpack_array
 
 
 def op_of(packer: Any) -> tuple:
@@ -255,14 +352,20 @@ def op_of(packer: Any) -> tuple:
 
 def pack_op(op: tuple, args: tuple) -> bytes:
     """Encode ``args`` with one op (the built-in packers' ``pack``)."""
-    return _encode(op, args)
+    if op[0] == F.PYTHON:
+        return _as_bytes(op[1].pack(*args), "a packer's result")
+    if op[0] == F.BITS or (op[0] == F.STRUCT and op[2]):
+        return encoder(op)(args)
+    if len(args) != 1:
+        raise PackError(f"this format packs one value, got {len(args)}")
+    return encoder(op)(args[0])
 
 
 def unpack_op(op: tuple, data: Any, offset: int, unpack_list: list, args: tuple) -> int:
     """Decode one op at ``offset`` into ``unpack_list`` (the built-in packers' ``unpack``)."""
     if not isinstance(data, bytes):
         data = bytes(data)
-    return _decode(op, data, offset, unpack_list, args)
+    return decoder(op, args)(data, offset, unpack_list)
 
 
 PACKERS = make_packers(pack_op, unpack_op)
@@ -415,7 +518,7 @@ class Serializer:
         return pack_generic
 
     def _compile_direct_pack(self, cls: type, layout: Any) -> Callable[[Any], bytes] | None:
-        """Read attributes straight into merged struct calls; None if the names do not line up."""
+        """Read attributes straight into per-field encoders; None if the names do not line up."""
         format_list = format_list_of(cls)
         try:
             fields = self._fields(format_list)
@@ -424,65 +527,86 @@ class Serializer:
         widths = [8 if entry == "bits" else 1 for entry in format_list]
         if sum(widths) != len(layout.names):
             return None
-        getters: list[Callable[[Any], Any]] = []
-        position = 0
-        for width in widths:
-            for name, hook in zip(layout.names[position:position + width],
-                                  layout.pack_hooks[position:position + width]):
-                getters.append(_getter(name, hook))
-            position += width
-        steps = []
+        getters = [_getter(name, hook) for name, hook in zip(layout.names, layout.pack_hooks)]
+        steps: list[tuple[Callable, list]] = []
         position = 0
         for step in _merge_structs(fields):
             if isinstance(step, tuple):
                 compiled, count = step
-                steps.append((compiled, None, getters[position:position + count]))
+                steps.append((_merged_encoder(compiled, cls), getters[position:position + count]))
                 position += count
             else:
                 width = 8 if step.op[0] == F.BITS else 1
-                steps.append((None, step.op, getters[position:position + width]))
+                steps.append((encoder(step.op, one_value=True), getters[position:position + width]))
                 position += width
+        single = [(encode, step_getters[0]) for encode, step_getters in steps if len(step_getters) == 1]
+        if len(single) == len(steps):
+            def pack_direct(obj: Any) -> bytes:
+                return b"".join([encode(get(obj)) for encode, get in single])
+            return pack_direct
 
-        def pack_direct(obj: Any) -> bytes:
+        def pack_direct_grouped(obj: Any) -> bytes:
             parts = []
-            for compiled, op, step_getters in steps:
-                values = tuple(get(obj) for get in step_getters)
-                if compiled is not None:
-                    try:
-                        parts.append(compiled.pack(*values))
-                    except (struct.error, TypeError, OverflowError, ValueError) as exc:
-                        raise PackError(f"cannot pack {values!r} of {cls.__name__}: {exc}") from exc
+            for encode, step_getters in steps:
+                if len(step_getters) == 1:
+                    parts.append(encode(step_getters[0](obj)))
                 else:
-                    parts.append(_encode(op, values))
+                    parts.append(encode(tuple(get(obj) for get in step_getters)))
             return b"".join(parts)
-
-        return pack_direct
+        return pack_direct_grouped
 
     def _compile_unpack(self, cls: type) -> Callable[[bytes, int], tuple[Any, int]]:
-        steps = _merge_structs(self._fields(format_list_of(cls)))
+        name = cls.__name__
+        decoders: list[Decoder] = []
+        for step in _merge_structs(self._fields(format_list_of(cls))):
+            if isinstance(step, tuple):
+                decoders.append(_merged_decoder(step[0], name))
+            elif step.op[0] == F.PYTHON:
+                decoders.append(_guarded(decoder(step.op, step.extra), step.format_name, name))
+            else:
+                decoders.append(decoder(step.op, step.extra))
         layout = layout_of(cls)
         build = cls if layout is not None and layout.direct_build and not any(layout.unpack_hooks) \
             else cls.from_unpack_list
-        name = cls.__name__
 
         def unpack(data: bytes, offset: int) -> tuple[Any, int]:
             values: list = []
-            for step in steps:
-                if isinstance(step, tuple):
-                    compiled, _ = step
-                    _need(data, offset, compiled.size, f"fixed-size fields of {name}")
-                    values.extend(compiled.unpack_from(data, offset))
-                    offset += compiled.size
-                else:
-                    try:
-                        offset = _decode(step.op, data, offset, values, step.extra)
-                    except PackError:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - a user packer failed on these bytes
-                        raise PackError(f"Could not unpack {step.format_name!r} of {name}: {exc!r}") from exc
+            for decode in decoders:
+                offset = decode(data, offset, values)
             return build(*values), offset
 
         return unpack
+
+
+def _merged_encoder(compiled: struct.Struct, cls: type) -> Callable[[tuple], bytes]:
+    def pack_merged(values: tuple) -> bytes:
+        try:
+            return compiled.pack(*values)
+        except (struct.error, TypeError, OverflowError, ValueError) as exc:
+            raise PackError(f"cannot pack {values!r} of {cls.__name__}: {exc}") from exc
+    return pack_merged
+
+
+def _merged_decoder(compiled: struct.Struct, name: str) -> Decoder:
+    size = compiled.size
+
+    def unpack_merged(data: bytes, offset: int, out: list) -> int:
+        _need(data, offset, size, f"fixed-size fields of {name}")
+        out.extend(compiled.unpack_from(data, offset))
+        return offset + size
+    return unpack_merged
+
+
+def _guarded(decode: Decoder, format_name: str, name: str) -> Decoder:
+    """A user packer's decoder whose failures become PackError."""
+    def unpack_guarded(data: bytes, offset: int, out: list) -> int:
+        try:
+            return decode(data, offset, out)
+        except PackError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a user packer failed on these bytes
+            raise PackError(f"Could not unpack {format_name!r} of {name}: {exc!r}") from exc
+    return unpack_guarded
 
 
 def _getter(name: str, hook: Callable | None) -> Callable[[Any], Any]:
