@@ -1,7 +1,8 @@
 """Prints, after a pytest-benchmark run, one table per group: py-ipv8 and ipv8fast side by side, with ratios.
 
-Run: ``python -m pytest bench/ --benchmark-enable``. Every benchmark sets ``extra_info["impl"]``. Rates are
-1 / median time per call: on a shared, noisy machine the median is far steadier than the mean.
+Run: ``python -m pytest bench/ --benchmark-enable``. Every benchmark sets ``extra_info["impl"]`` (and
+``extra_info["batch"]`` when one round makes several calls). Rates come from the median round time: on a
+shared, noisy machine the median is far steadier than the mean.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
     for bench in session.benchmarks:
         impl = bench.extra_info.get("impl")
         if impl and bench.stats is not None:
-            groups.setdefault(bench.group or bench.name, {})[impl] = 1 / bench.stats.median
+            calls = bench.extra_info.get("batch", 1)
+            groups.setdefault(bench.group or bench.name, {})[impl] = calls / bench.stats.median
     if not groups:
         return
     impls = sorted({impl for row in groups.values() for impl in row if impl != BASELINE})
