@@ -1,0 +1,182 @@
+"""Packing helpers and handler decorators (py-ipv8's ``ipv8.lazy_community``).
+
+* :class:`EZPackOverlay`: ``ez_send`` / ``ezr_pack`` / ``_ez_pack`` and the unpack helpers.
+* ``lazy_wrapper`` family: turn ``handler(self, peer, *payloads)`` into ``handler(self, address, data)``.
+  The signed variants hand out the Network's own Peer object when the key is verified (with the source
+  address added), else a fresh unregistered Peer; the handler never runs unless the signature verified.
+* ``retrieve_cache``: pops the request cache named by the payload's identifier. Only the KeyError of that
+  lookup counts as "no such cache" (deliberate deviation: py-ipv8 also swallows KeyErrors raised inside the
+  handler).
+"""
+from __future__ import annotations
+
+import struct
+from abc import ABC, abstractmethod
+from functools import wraps
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from . import _twins
+from ._packet_errors import BadKeyError, PacketDecodingError
+from .keys import default_eccrypto
+from .messages import BinMemberAuthenticationPayload, GlobalTimeDistributionPayload
+from .overlay import Overlay
+from .peer import Peer
+
+if TYPE_CHECKING:
+    from .requestcache import NumberCache
+
+__all__ = ["BadKeyError", "EZPackOverlay", "PacketDecodingError", "cache_retrieval_failed", "lazy_wrapper",
+           "lazy_wrapper_unsigned", "lazy_wrapper_unsigned_wd", "lazy_wrapper_wd", "retrieve_cache"]
+
+_receive = _twins.load("receive")
+open_signed = _receive.open_signed
+open_unsigned = _receive.open_unsigned
+_U16 = struct.Struct(">H")
+
+
+def cache_retrieval_failed(overlay: Any, cache_class: type) -> None:
+    """Log (debug) that a response matched no pending cache: late, replayed or unsolicited."""
+    overlay.logger.debug("Failed to match %r: was answered late or did not exist.", cache_class)
+
+
+def retrieve_cache(cache_class: type[NumberCache]) -> Callable[[Callable], Callable]:
+    """Decorator (under a lazy_wrapper): pop ``cache_class`` by the payload's identifier, pass it as
+    ``cache=``; without a matching cache the handler is not called."""
+
+    def decorator(func: Callable) -> Callable:
+        name = cache_class.name  # type: ignore[attr-defined]
+
+        @wraps(func)
+        def wrapper(self: Any, peer_or_addr: Any, *payloads: Any) -> Any:
+            payload = payloads[-2 if isinstance(payloads[-1], bytes) else -1]
+            try:
+                cache = self.request_cache.pop(name, payload.identifier)
+            except KeyError:
+                cache_retrieval_failed(self, cache_class)
+                return None
+            return func(self, peer_or_addr, *payloads, cache=cache)
+
+        return wrapper
+
+    return decorator
+
+
+def _peer_for(overlay: Any, key_bin: bytes, source_address: Any) -> Peer:
+    peer = overlay.network.verified_by_public_key_bin.get(key_bin)
+    if peer is None:
+        return Peer(key_bin, source_address)
+    peer.add_address(source_address)
+    return peer
+
+
+def lazy_wrapper(*payloads: type) -> Callable[[Callable], Callable]:
+    """Signed handler: ``func(self, peer, *payloads)``."""
+
+    def decorator(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
+            key_bin, unpacked = open_signed(self.serializer, payloads, data)
+            return func(self, _peer_for(self, key_bin, source_address), *unpacked)
+
+        return wrapper
+
+    return decorator
+
+
+def lazy_wrapper_wd(*payloads: type) -> Callable[[Callable], Callable]:
+    """Signed handler with the raw datagram appended: ``func(self, peer, *payloads, data)``."""
+
+    def decorator(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
+            key_bin, unpacked = open_signed(self.serializer, payloads, data)
+            return func(self, _peer_for(self, key_bin, source_address), *unpacked, data)
+
+        return wrapper
+
+    return decorator
+
+
+def lazy_wrapper_unsigned(*payloads: type) -> Callable[[Callable], Callable]:
+    """Unsigned handler: ``func(self, source_address, *payloads)``."""
+
+    def decorator(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
+            return func(self, source_address, *open_unsigned(self.serializer, payloads, data))
+
+        return wrapper
+
+    return decorator
+
+
+def lazy_wrapper_unsigned_wd(*payloads: type) -> Callable[[Callable], Callable]:
+    """Unsigned handler with the raw datagram as keyword: ``func(self, source_address, *payloads, data=data)``."""
+
+    def decorator(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
+            return func(self, source_address, *open_unsigned(self.serializer, payloads, data), data=data)
+
+        return wrapper
+
+    return decorator
+
+
+class EZPackOverlay(Overlay, ABC):
+    """An overlay that packs payload lists into datagrams under its prefix, signed or not."""
+
+    @abstractmethod
+    def get_prefix(self) -> bytes:
+        """The 22-byte prefix of this overlay's datagrams."""
+
+    def ez_send(self, peer: Peer, *payloads: Any, sig: bool = True) -> None:
+        """Send ``payloads`` to ``peer`` under the last payload's ``msg_id``."""
+        self.endpoint.send(peer.address, self.ezr_pack(payloads[-1].msg_id, *payloads, sig=sig))
+
+    def _ez_senda(self, address: Any, *payloads: Any, sig: bool = True) -> None:
+        self.endpoint.send(address, self.ezr_pack(payloads[-1].msg_id, *payloads, sig=sig))
+
+    def ezr_pack(self, msg_num: int, *payloads: Any, sig: bool = True) -> bytes:
+        """``prefix ‖ msg_num ‖ [auth] ‖ payloads ‖ [signature]``."""
+        if type(self)._ez_pack is not EZPackOverlay._ez_pack:  # an override must see the auth payload
+            if sig:
+                payloads = (BinMemberAuthenticationPayload(self.my_peer.public_key.key_to_bin()), *payloads)
+            return self._ez_pack(self.get_prefix(), msg_num, payloads, sig)
+        body = self.serializer.pack_serializable_list(payloads)
+        if not sig:
+            return b"".join((self.get_prefix(), bytes((msg_num,)), body))
+        key_bin = self.my_peer.public_key.key_to_bin()
+        packet = b"".join((self.get_prefix(), bytes((msg_num,)), _U16.pack(len(key_bin)), key_bin, body))
+        return packet + self.my_peer.key.signature(packet)
+
+    def _ez_pack(self, prefix: bytes, msg_num: int, payloads: Sequence[Any], sig: bool = True) -> bytes:
+        """``prefix ‖ msg_num ‖ payloads`` (+ signature over all of it when ``sig``); adds no auth payload."""
+        packet = prefix + bytes((msg_num,)) + self.serializer.pack_serializable_list(payloads)
+        if sig:
+            packet += self.my_peer.key.signature(packet)
+        return packet
+
+    def _verify_signature(self, auth: Any, data: bytes) -> tuple[bool, bytes]:
+        """``(valid, data without auth block and signature, payloads still at offset 23)``."""
+        public_key = default_eccrypto.key_from_public_bin(auth.public_key_bin)
+        length = public_key.get_signature_length()
+        remainder = data[2 + len(auth.public_key_bin):-length]
+        valid = default_eccrypto.is_valid_signature(public_key, data[:-length], data[-length:])
+        return valid, remainder
+
+    def _ez_unpack_auth(self, payload_class: type, data: bytes) -> tuple[Any, Any, Any]:
+        """``(auth, dist, payload)`` of ``[auth][dist][payload][sig]``; PacketDecodingError if unsigned."""
+        auth, _ = self.serializer.unpack_serializable(BinMemberAuthenticationPayload, data, 23)
+        valid, remainder = self._verify_signature(auth, data)
+        dist, payload = self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class],
+                                                                 remainder, 23)
+        if not valid:
+            raise PacketDecodingError(f"Incoming packet {payload_class.__name__} has an invalid signature")
+        return auth, dist, payload
+
+    def _ez_unpack_noauth(self, payload_class: type, data: bytes, global_time: bool = True) -> Any:
+        """``(dist, payload)`` from offset 23, or just the payload without ``global_time``."""
+        if global_time:
+            return self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class], data, 23)
+        return self.serializer.unpack_serializable_list([payload_class], data, 23)[0]
