@@ -7,7 +7,38 @@ from __future__ import annotations
 
 from . import _twins
 from .addresses import DomainAddress, UDPv4Address, UDPv4LANAddress, UDPv6Address
+from .community import Community, CommunitySettings
+from .configuration import (
+    Bootstrapper,
+    BootstrapperDefinition,
+    ConfigBuilder,
+    ConfigurationError,
+    Strategy,
+    WalkerDefinition,
+    default_bootstrap_defs,
+    get_default_configuration,
+)
+from .dispatch import StrategyDispatcher
+from .endpoint import (
+    DispatcherEndpoint,
+    Endpoint,
+    EndpointListener,
+    StatisticsEndpoint,
+    UDPEndpoint,
+    UDPv6Endpoint,
+)
 from .keys import ECCrypto, default_eccrypto
+from .lazy import (
+    EZPackOverlay,
+    lazy_wrapper,
+    lazy_wrapper_unsigned,
+    lazy_wrapper_unsigned_wd,
+    lazy_wrapper_wd,
+    retrieve_cache,
+)
+from .network import Network
+from .overlay import Overlay, Settings
+from .peer import Peer
 from .payload import (
     DataClassPayload,
     DataClassPayloadWID,
@@ -40,8 +71,14 @@ __version__ = "0.1.0"
 #: True when every compiled hot-path module is the active one (False if any runs on its pure twin).
 COMPILED: bool = bool(_twins.ACTIVE) and all(_twins.ACTIVE.values())
 
-__all__ = ["COMPILED", "CacheWithName", "DataClassPayload", "DataClassPayloadWID", "DomainAddress", "ECCrypto",
-           "NumberCache", "NumberCacheWithName", "PackError", "Packer", "Payload", "RandomNumberCache",
-           "RandomNumberCacheWithName", "RequestCache", "Serializable", "Serializer", "TaskManager", "UDPv4Address",
-           "UDPv4LANAddress", "UDPv6Address", "VariablePayload", "VariablePayloadWID", "convert_to_payload",
-           "default_eccrypto", "default_serializer", "task", "type_from_format", "vp_compile"]
+__all__ = ["COMPILED", "Bootstrapper", "BootstrapperDefinition", "CacheWithName", "Community",
+           "CommunitySettings", "ConfigBuilder", "ConfigurationError", "DataClassPayload", "DataClassPayloadWID",
+           "DispatcherEndpoint", "DomainAddress", "ECCrypto", "EZPackOverlay", "Endpoint", "EndpointListener",
+           "Network", "NumberCache", "NumberCacheWithName", "Overlay", "PackError", "Packer", "Payload", "Peer",
+           "RandomNumberCache", "RandomNumberCacheWithName", "RequestCache", "Serializable", "Serializer",
+           "Settings", "StatisticsEndpoint", "Strategy", "StrategyDispatcher", "TaskManager", "UDPEndpoint",
+           "UDPv4Address", "UDPv4LANAddress", "UDPv6Address", "UDPv6Endpoint", "VariablePayload",
+           "VariablePayloadWID", "WalkerDefinition", "convert_to_payload", "default_bootstrap_defs",
+           "default_eccrypto", "default_serializer", "get_default_configuration", "lazy_wrapper",
+           "lazy_wrapper_unsigned", "lazy_wrapper_unsigned_wd", "lazy_wrapper_wd", "retrieve_cache", "task",
+           "type_from_format", "vp_compile"]

@@ -8,7 +8,7 @@ from ipv8fast import _twins
 
 
 def test_compiled_flag_matches_the_active_twins() -> None:
-    assert set(_twins.ACTIVE) >= {"serializer", "timerwheel", "identifiers"}
+    assert set(_twins.ACTIVE) >= {"serializer", "timerwheel", "identifiers", "receive", "dispatch"}
     assert ipv8fast.COMPILED == all(_twins.ACTIVE.values())
     if _twins.NO_EXTENSIONS:
         assert not any(_twins.ACTIVE.values())
