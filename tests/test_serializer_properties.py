@@ -165,9 +165,6 @@ FUZZ_CLASSES = ["Simple", "AllScalars", "Strings", "Flags", "Addresses", "Arrays
 
 def _valid_sample(name: str) -> bytes:
     from test_serializer_vectors import PAYLOADS
-    from vector_values import decode
-
-    from payload_classes import make_payload
 
     for case in PAYLOADS["cases"]:
         if case["class"] == name:

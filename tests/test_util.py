@@ -5,6 +5,8 @@ import asyncio
 import os
 import signal
 
+import struct
+
 import pytest
 from _loop import LoopHarness, harness, impl  # noqa: F401 - harness is a fixture
 
@@ -14,7 +16,7 @@ util = impl("util")
 def test_constants_and_bytes() -> None:
     assert util.maximum_integer == 2147483647
     assert util.int2byte(0) == b"\x00" and util.int2byte(255) == b"\xff"
-    with pytest.raises(Exception):
+    with pytest.raises(struct.error):
         util.int2byte(256)
     assert util.byte2int(b"\x07\x08") == 7
 
