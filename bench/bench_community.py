@@ -142,15 +142,22 @@ async def run_impl(impl: str, n: int) -> dict[str, float]:
 
 
 def sign_verify_limit(n: int) -> float:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    """Ed25519 sign + verify per second with the fastest backend installed (ipv8fast's active one)."""
+    from ipv8fast import _ed25519
 
-    key = Ed25519PrivateKey.generate()
-    public = key.public_key()
+    seed = os.urandom(32)
+    sign = _ed25519.ACTIVE.make_signer(seed)
+    verify = _ed25519.ACTIVE.make_verifier(
+        __import__("cryptography.hazmat.primitives.asymmetric.ed25519", fromlist=["Ed25519PrivateKey"])
+        .Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw())
     message = b"m" * 200
-    start = time.perf_counter()
-    for _ in range(n):
-        public.verify(key.sign(message), message)
-    return n / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(5):  # best of several passes: the limit is what the machine can do, not a noisy moment
+        start = time.perf_counter()
+        for _ in range(n // 5):
+            verify(sign(message), message)
+        best = max(best, (n // 5) / (time.perf_counter() - start))
+    return best
 
 
 def main() -> None:
@@ -163,7 +170,9 @@ def main() -> None:
     asyncio.set_event_loop(loop)
     results = {impl: loop.run_until_complete(run_impl(impl, n)) for impl in ("ipv8", "ipv8fast")}
     limit = sign_verify_limit(n)
-    print(f"Ed25519 sign+verify limit here: {limit:,.0f}/s   (N = {n})")
+    from ipv8fast import _ed25519
+
+    print(f"Ed25519 sign+verify limit here ({_ed25519.BACKEND}): {limit:,.0f}/s   (N = {n})")
     print(f"{'case':<12}{'py-ipv8':>14}{'ipv8fast':>14}{'ratio':>9}{'py % limit':>12}{'fast % limit':>14}")
     for case in ("unsigned", "signed", "roundtrip"):
         ref, fast = results["ipv8"][case], results["ipv8fast"][case]

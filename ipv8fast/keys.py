@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from . import _libcrypto
+from . import _ed25519, _libcrypto
 from ._libcrypto import LegacyCurveUnavailable
 
 __all__ = [
@@ -232,7 +232,7 @@ class LibNaCLPK(OpenSSLPK):
     Built from that bin (bytes after the 64 key bytes are ignored) or from the 64 bytes without the magic.
     """
 
-    __slots__ = ("_bin", "_mid", "_vk")
+    __slots__ = ("_bin", "_mid", "_vk", "_verify")
     signature_length = 64
 
     def __new__(cls, keystring: bytes) -> LibNaCLPK:
@@ -247,6 +247,7 @@ class LibNaCLPK(OpenSSLPK):
         self._bin = LIBNACL_PK_MAGIC + x25519_public + ed25519_public
         self._mid = _sha1(self._bin)
         self._vk = Ed25519PublicKey.from_public_bytes(ed25519_public)
+        self._verify = _ed25519.make_verifier(ed25519_public)
 
     @classmethod
     def from_parts(cls, x25519_public: bytes, ed25519_public: bytes) -> LibNaCLPK:
@@ -256,11 +257,7 @@ class LibNaCLPK(OpenSSLPK):
         return key
 
     def verify(self, signature: bytes, msg: bytes) -> bool:
-        try:
-            self._vk.verify(signature, msg)
-        except InvalidSignature:
-            return False
-        return True
+        return self._verify(signature, msg)
 
     def key_to_bin(self) -> bytes:
         return self._bin
@@ -285,7 +282,7 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
     freshly generated.
     """
 
-    __slots__ = ("_pub", "_sk", "_x25519_secret")
+    __slots__ = ("_pub", "_sk", "_x25519_secret", "_sign")
 
     def __new__(cls, keystring: bytes = b"") -> LibNaCLSK:
         data = _as_bytes(keystring, "a LibNaCLSK key")
@@ -305,6 +302,8 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
         self._bin = LIBNACL_SK_MAGIC + x25519_secret + ed25519_seed
         self._mid = self._pub._mid
         self._vk = self._pub._vk
+        self._verify = self._pub._verify
+        self._sign = _ed25519.make_signer(ed25519_seed)
 
     @classmethod
     def from_parts(cls, x25519_secret: bytes, ed25519_seed: bytes) -> LibNaCLSK:  # type: ignore[override]
@@ -324,7 +323,7 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
         return self._pub
 
     def signature(self, msg: bytes) -> bytes:
-        return self._sk.sign(msg)
+        return self._sign(msg)
 
     def diffie_hellman(self, peer_public_key: bytes) -> bytes:
         """libsodium's ``crypto_box_beforenm``: HSalsa20 of the X25519 shared secret (32 bytes).

@@ -1,0 +1,83 @@
+"""Ed25519 signing and verification on the fastest backend installed.
+
+libsodium (through PyNaCl) signs about 1.6x and verifies about 2x faster than OpenSSL (through
+``cryptography``) here; both produce the same deterministic RFC 8032 signatures. ``IPV8FAST_ED25519`` set to
+``cryptography`` or ``libsodium`` picks one explicitly.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, NamedTuple
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+Signer = Callable[[bytes], bytes]
+Verifier = Callable[[bytes, bytes], bool]
+
+
+class Backend(NamedTuple):
+    name: str
+    #: ``make_signer(seed32) -> sign(message) -> signature``
+    make_signer: Callable[[bytes], Signer]
+    #: ``make_verifier(public32) -> verify(signature, message) -> bool`` (never raises)
+    make_verifier: Callable[[bytes], Verifier]
+
+
+def _openssl_verifier(public: bytes) -> Verifier:
+    key = Ed25519PublicKey.from_public_bytes(public)
+
+    def verify(signature: bytes, message: bytes) -> bool:
+        try:
+            key.verify(signature, message)
+        except (InvalidSignature, TypeError, ValueError):
+            return False
+        return True
+    return verify
+
+
+OPENSSL = Backend("cryptography", lambda seed: Ed25519PrivateKey.from_private_bytes(seed).sign, _openssl_verifier)
+
+
+def _libsodium() -> Backend | None:
+    try:
+        from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+        from nacl.exceptions import BadSignatureError
+        from nacl.exceptions import ValueError as SodiumValueError
+    except ImportError:
+        return None
+    errors = (BadSignatureError, SodiumValueError, TypeError, ValueError)
+
+    def make_signer(seed: bytes) -> Signer:
+        secret = crypto_sign_seed_keypair(seed)[1]
+        return lambda message: crypto_sign(message, secret)[:64]
+
+    def make_verifier(public: bytes) -> Verifier:
+        def verify(signature: bytes, message: bytes) -> bool:
+            try:
+                if type(signature) is not bytes or type(message) is not bytes:
+                    signature, message = bytes(signature), bytes(message)
+                if len(signature) != 64:
+                    return False
+                crypto_sign_open(signature + message, public)
+            except errors:
+                return False
+            return True
+        return verify
+
+    return Backend("libsodium", make_signer, make_verifier)
+
+
+LIBSODIUM = _libsodium()
+
+_CHOICE = os.environ.get("IPV8FAST_ED25519", "").strip().lower()
+if _CHOICE not in ("", "libsodium", "cryptography"):
+    raise ImportError(f"IPV8FAST_ED25519={_CHOICE!r}: expected 'libsodium' or 'cryptography'")
+if _CHOICE == "libsodium" and LIBSODIUM is None:
+    raise ImportError("IPV8FAST_ED25519=libsodium, but PyNaCl is not installed")
+
+#: the backend in use
+ACTIVE: Backend = OPENSSL if _CHOICE == "cryptography" or LIBSODIUM is None else LIBSODIUM
+BACKEND = ACTIVE.name
+make_signer = ACTIVE.make_signer
+make_verifier = ACTIVE.make_verifier

@@ -1,0 +1,50 @@
+"""The two Ed25519 backends are interchangeable: same signatures, same verdicts (keys.json and random)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import load_vectors
+from hypothesis import given, settings
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import strategies as st
+
+from ipv8fast import _ed25519
+
+pytestmark = pytest.mark.skipif(_ed25519.LIBSODIUM is None, reason="PyNaCl is not installed")
+BACKENDS = [b for b in (_ed25519.OPENSSL, _ed25519.LIBSODIUM) if b is not None]
+KEYS = load_vectors("keys")
+
+
+def test_keys_json_signatures_on_every_backend() -> None:
+    for vector in KEYS["curve25519"]:
+        seed = bytes.fromhex(vector["private_bin"])[42:74]
+        public = bytes.fromhex(vector["public_bin"])[42:74]
+        for case in vector["signatures"]:
+            message = bytes.fromhex(case["message"])
+            for backend in BACKENDS:
+                assert backend.make_signer(seed)(message).hex() == case["signature"], backend.name
+                assert backend.make_verifier(public)(bytes.fromhex(case["signature"]), message), backend.name
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(min_size=32, max_size=32), st.binary(max_size=300), st.integers(0, 511), st.binary(min_size=64,
+                                                                                                  max_size=64))
+def test_backends_agree(seed: bytes, message: bytes, bit: int, junk: bytes) -> None:
+    signatures = {backend.make_signer(seed)(message) for backend in BACKENDS}
+    assert len(signatures) == 1
+    signature = signatures.pop()
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    flipped = bytearray(signature)
+    flipped[bit // 8] ^= 1 << (bit % 8)
+    cases = [(signature, message), (bytes(flipped), message), (signature, message + b"!"), (junk, message),
+             (signature[:63], message), (signature + b"\x00", message)]
+    for candidate, text in cases:
+        verdicts = {backend.make_verifier(public)(candidate, text) for backend in BACKENDS}
+        assert len(verdicts) == 1, (candidate.hex(), text)
+    assert BACKENDS[0].make_verifier(public)(signature, message)
+
+
+def test_active_backend_follows_the_environment() -> None:
+    expected = os.environ.get("IPV8FAST_ED25519") or ("libsodium" if _ed25519.LIBSODIUM else "cryptography")
+    assert _ed25519.BACKEND == expected
