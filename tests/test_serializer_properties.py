@@ -65,6 +65,11 @@ def _canonical(code: str, value: Any) -> Any:
         import struct
 
         return struct.unpack(">f", struct.pack(">f", value))[0]
+    if code in ("ip_address", "address") and ":" in value[0]:
+        import socket
+
+        # IPv6 text comes back in glibc inet_ntop form (e.g. "::ffff:0.0.0.0"), as py-ipv8 prints it
+        return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value[0])), value[1]
     if code in ("ipv4", "ip_address", "address"):
         return tuple(value)
     return value
