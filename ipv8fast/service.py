@@ -1,0 +1,206 @@
+"""The IPv8 service (py-ipv8's ``ipv8_service.IPv8``; spec api.md §19).
+
+``IPv8(configuration)`` validates the configuration dict, builds the endpoint (not yet opened), the
+keys, the overlays with their strategies and bootstrappers. ``await start()`` opens the endpoint, runs the
+``on_start`` calls and starts the strategy ticker; ``await stop()`` undoes all of that.
+
+The registries ``_COMMUNITIES``, ``_WALKERS`` and ``_BOOTSTRAPPERS`` are plain dicts read at construction;
+users may add their own classes to them, as with py-ipv8.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import threading
+import warnings
+from typing import Any, Iterator, TypeVar
+
+from .bootstrapping import DispersyBootstrapper, UDPBroadcastBootstrapper
+from .community import Community
+from .configuration import validate_configuration
+from .discovery import DiscoveryStrategy, EdgeWalk, RandomWalk
+from .discovery_community import DiscoveryCommunity
+from .dispatch import StrategyDispatcher, StrategyTicker
+from .endpoint import DispatcherEndpoint, Endpoint, StatisticsEndpoint, UDPEndpoint
+from .keys import default_eccrypto
+from .network import Network
+from .overlay import Overlay
+from .peer import Peer
+from .util import maybe_coroutine
+
+__all__ = ["IPv8", "_BOOTSTRAPPERS", "_COMMUNITIES", "_WALKERS", "Community", "DiscoveryCommunity",
+           "DiscoveryStrategy", "DispatcherEndpoint", "DispersyBootstrapper", "EdgeWalk", "Network", "Overlay",
+           "Peer", "RandomWalk", "StatisticsEndpoint", "UDPBroadcastBootstrapper", "UDPEndpoint", "crypto",
+           "maybe_coroutine"]
+
+crypto = default_eccrypto
+logger = logging.getLogger(__name__)
+
+_COMMUNITIES: dict[str, type[Overlay]] = {"DiscoveryCommunity": DiscoveryCommunity}
+_WALKERS: dict[str, type[DiscoveryStrategy]] = {"EdgeWalk": EdgeWalk, "RandomWalk": RandomWalk}
+_BOOTSTRAPPERS: dict[str, type] = {"DispersyBootstrapper": DispersyBootstrapper,
+                                   "UDPBroadcastBootstrapper": UDPBroadcastBootstrapper}
+
+OverlayT = TypeVar("OverlayT", bound=Overlay)
+
+
+def _load_keys(blocks: list[dict[str, Any]]) -> dict[str, Peer]:
+    keys = {}
+    for block in blocks:
+        path = block["file"]
+        if path and os.path.isfile(path):
+            with open(path, "rb") as handle:
+                key = default_eccrypto.key_from_private_bin(handle.read())
+        else:
+            if "bin" in block:
+                key = default_eccrypto.key_from_private_bin(base64.b64decode(block["bin"]))
+            else:
+                key = default_eccrypto.generate_key(block["generation"])
+            if path:
+                with open(path, "wb") as handle:
+                    handle.write(key.key_to_bin())
+        keys[block["alias"]] = Peer(key)
+    return keys
+
+
+def _make_endpoint(configuration: dict[str, Any]) -> Endpoint:
+    if "address" in configuration or "port" in configuration:
+        warnings.warn("The top-level 'address'/'port' configuration keys are deprecated; use 'interfaces'",
+                      DeprecationWarning, stacklevel=3)
+        configuration.setdefault("interfaces", []).append({"interface": "UDPIPv4",
+                                                           "ip": configuration.get("address", "0.0.0.0"),
+                                                           "port": configuration.get("port", 8090)})
+    specs = configuration["interfaces"]
+    return DispatcherEndpoint([spec["interface"] for spec in specs],
+                              **{spec["interface"]: {k: v for k, v in spec.items() if k != "interface"}
+                                 for spec in specs})
+
+
+class IPv8:
+    """One IPv8 node: endpoint, keys, network, overlays and the strategy dispatcher that drives them."""
+
+    def __init__(self, configuration: dict[str, Any], endpoint_override: Endpoint | None = None,
+                 enable_statistics: bool = False, extra_communities: dict[str, type[Overlay]] | None = None) -> None:
+        extra_communities = extra_communities or {}
+        validate_configuration(configuration, require_interfaces=endpoint_override is None,
+                               extra_communities=set(extra_communities) | set(_COMMUNITIES))
+        self.configuration = configuration
+        logging.basicConfig(**configuration["logger"])
+
+        self.endpoint: Endpoint = endpoint_override if endpoint_override is not None else _make_endpoint(configuration)
+        if enable_statistics:
+            self.endpoint = StatisticsEndpoint(self.endpoint)
+        self.network = Network()
+        self.keys: dict[str, Peer] = _load_keys(configuration["keys"])
+
+        self.overlay_lock = threading.RLock()
+        self.dispatcher = StrategyDispatcher(configuration["walker_interval"])
+        self.overlays: list[Overlay] = []
+        self.on_start: list[tuple[Any, tuple]] = []
+        for block in configuration["overlays"]:
+            self._load_overlay(block, extra_communities)
+        self._ticker: StrategyTicker | None = None
+        self.state_machine_task: asyncio.Future | None = None
+
+    def _load_overlay(self, block: dict[str, Any], extra_communities: dict[str, type[Overlay]]) -> None:
+        name = block["class"]
+        overlay_class = _COMMUNITIES.get(name) or extra_communities.get(name)
+        if overlay_class is None:
+            raise RuntimeError(f"overlays: class {name!r} has no associated Community! Known: "
+                               f"{', '.join(sorted(set(_COMMUNITIES) | set(extra_communities)))}")
+        settings = overlay_class.settings_class(my_peer=self.keys[block["key"]], endpoint=self.endpoint,
+                                                network=self.network)
+        for key, value in block["initialize"].items():
+            setattr(settings, key, value)
+        overlay = overlay_class(settings)
+        self.overlays.append(overlay)
+        for walker in block["walkers"]:
+            strategy_class = _WALKERS.get(walker["strategy"]) or overlay.get_available_strategies().get(
+                walker["strategy"])
+            if strategy_class is None or not (isinstance(strategy_class, type)
+                                              and issubclass(strategy_class, DiscoveryStrategy)):
+                raise RuntimeError(f"overlays[{name}].walkers: strategy {walker['strategy']!r} is not a "
+                                   f"DiscoveryStrategy known to IPv8 or to {name}.get_available_strategies()")
+            self.dispatcher.add(overlay, strategy_class(overlay, **walker["init"]), walker["peers"])
+        for entry in block["on_start"]:
+            self.on_start.append((getattr(overlay, entry[0]), tuple(entry[1:])))
+        for definition in block["bootstrappers"]:
+            bootstrapper_class = _BOOTSTRAPPERS.get(definition["class"])
+            if bootstrapper_class is None:
+                continue
+            if not isinstance(overlay, Community):
+                raise RuntimeError(f"overlays[{name}].bootstrappers: only a Community can use a bootstrapper")
+            overlay.bootstrappers.append(bootstrapper_class(**definition["init"]))
+
+    # --- py-ipv8 attributes ---
+
+    @property
+    def strategies(self) -> list:
+        """The live ``(strategy, target_peers)`` list of the dispatcher (py-ipv8's ``IPv8.strategies``)."""
+        return self.dispatcher.strategies
+
+    @strategies.setter
+    def strategies(self, value: list) -> None:
+        self.dispatcher.strategies = value
+
+    @property
+    def walk_interval(self) -> float:
+        return self.dispatcher.walk_interval
+
+    @walk_interval.setter
+    def walk_interval(self, value: float) -> None:
+        self.dispatcher.walk_interval = value
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        """Open the endpoint, run the ``on_start`` calls (concurrently), start walking."""
+        await maybe_coroutine(self.endpoint.open)
+        await asyncio.gather(*(maybe_coroutine(method, *args) for method, args in self.on_start))
+        self._ticker = StrategyTicker(self.dispatcher, ready=self.endpoint.is_open)
+        self.state_machine_task = self._ticker.start()
+
+    async def on_tick(self) -> None:
+        """Run one full pass of the strategies now (without pauses), if the endpoint is open."""
+        if self.endpoint.is_open():
+            with self.overlay_lock:
+                self.dispatcher.tick()
+
+    def add_strategy(self, overlay: Overlay, strategy: DiscoveryStrategy, target_peers: int) -> None:
+        """Step ``strategy`` while ``overlay`` has fewer than ``target_peers`` peers (-1: always)."""
+        with self.overlay_lock:
+            if overlay not in self.overlays:
+                self.overlays.append(overlay)
+            self.dispatcher.add(overlay, strategy, target_peers)
+
+    def unload_overlay(self, instance: Overlay) -> Any:
+        """Forget ``instance`` and its strategies now; returns the awaitable of its unload."""
+        with self.overlay_lock:
+            self.overlays = [overlay for overlay in self.overlays if overlay is not instance]
+            self.dispatcher.remove_overlay(instance)
+        return maybe_coroutine(instance.unload)
+
+    def get_overlay(self, overlay_cls: type[OverlayT]) -> OverlayT | None:
+        """The first overlay that is an instance of ``overlay_cls``, or None."""
+        return next(self.get_overlays(overlay_cls), None)
+
+    def get_overlays(self, overlay_cls: type[OverlayT]) -> Iterator[OverlayT]:
+        """A generator over the overlays that are instances of ``overlay_cls``."""
+        return (overlay for overlay in self.overlays if isinstance(overlay, overlay_cls))
+
+    async def stop(self, stop_loop: bool = True) -> None:
+        """Stop walking, unload every overlay (concurrently), close the endpoint."""
+        if self._ticker is not None:
+            await self._ticker.stop()
+            await self._ticker.shutdown_task_manager()
+            self._ticker = None
+        self.state_machine_task = None
+        with self.overlay_lock:
+            unloads = [self.unload_overlay(overlay) for overlay in list(self.overlays)]
+        await asyncio.gather(*unloads)
+        await maybe_coroutine(self.endpoint.close)
+
+    async def produce_anonymized_endpoint(self) -> Any:
+        raise NotImplementedError("anonymized endpoints (tunnels) are outside ipv8fast's scope")

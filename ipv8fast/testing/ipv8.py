@@ -1,0 +1,83 @@
+"""MockIPv8 (py-ipv8's ``ipv8.test.mocking.ipv8``; spec api.md §22.2)."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..community import CommunitySettings
+from ..endpoint import StatisticsEndpoint
+from ..keys import default_eccrypto
+from ..network import Network
+from ..peer import Peer
+from ..util import maybe_coroutine
+from .discovery import MockWalk
+from .endpoint import AutoMockEndpoint
+
+__all__ = ["MockIPv8", "MockTunnelEndpoint"]
+
+
+class MockTunnelEndpoint(AutoMockEndpoint):
+    """Name kept for imports; tunnels are outside ipv8fast's scope, so this is a plain AutoMockEndpoint."""
+
+
+class MockIPv8:
+    """One test node: an opened AutoMockEndpoint, a Network, a key and one overlay.
+
+    ``endpoint_class`` (a class attribute) lets a test suite swap in e.g. a LossyEndpoint factory.
+    """
+
+    endpoint_class: Any = AutoMockEndpoint
+
+    def __init__(self, crypto_curve_or_peer: str | Peer, overlay_class: type, settings: CommunitySettings | None = None,
+                 create_dht: bool = False, enable_statistics: bool = False) -> None:
+        if create_dht:
+            raise NotImplementedError("create_dht: the DHT is outside ipv8fast's scope")
+        self.endpoint: Any = self.endpoint_class()
+        self.endpoint.open()
+        if enable_statistics:
+            self.endpoint = StatisticsEndpoint(self.endpoint)
+        self.network = Network()
+        wan_address = self.endpoint.wan_address
+        if isinstance(crypto_curve_or_peer, Peer):
+            self.my_peer = crypto_curve_or_peer
+            self.my_peer.address = wan_address
+        else:
+            self.my_peer = Peer(default_eccrypto.generate_key(crypto_curve_or_peer), wan_address)
+        fields = {"my_peer": self.my_peer, "endpoint": self.endpoint, "network": self.network}
+        if settings is None:
+            settings = overlay_class.settings_class(**fields)
+        else:
+            settings.__dict__.update(fields)
+        self.dht = None
+        self.overlay = overlay_class(settings)
+        self.discovery = MockWalk(self.overlay)
+        self.overlay.my_estimated_wan = wan_address
+        self.overlay.my_estimated_lan = self.endpoint.lan_address
+        self.overlays: list[Any] = []
+        self.strategies: list[tuple[Any, int]] = []
+        if enable_statistics:
+            self.endpoint.enable_community_statistics(self.overlay.get_prefix(), True)
+
+    def add_strategy(self, overlay: Any, strategy: Any, target_peers: int) -> None:
+        self.overlays.append(overlay)
+        self.strategies.append((strategy, target_peers))
+
+    def get_overlay(self, overlay_cls: type) -> Any:
+        return next(self.get_overlays(overlay_cls), None)
+
+    def get_overlays(self, overlay_cls: type) -> Iterator[Any]:
+        return (o for o in (self.dht, self.overlay) if isinstance(o, overlay_cls))
+
+    def unload_overlay(self, instance: Any) -> Any:
+        self.overlays = [overlay for overlay in self.overlays if overlay is not instance]
+        self.strategies = [(s, t) for s, t in self.strategies if s.overlay is not instance]
+        return maybe_coroutine(instance.unload)
+
+    async def stop(self) -> None:
+        """Close the endpoint first, then unload the overlay."""
+        self.endpoint.close()
+        await self.overlay.unload()
+        if self.dht:
+            await self.dht.unload()
+
+    async def produce_anonymized_endpoint(self) -> Any:
+        raise NotImplementedError("anonymized endpoints (tunnels) are outside ipv8fast's scope")
