@@ -18,6 +18,8 @@ from .configuration import (
     default_bootstrap_defs,
     get_default_configuration,
 )
+from .discovery import DiscoveryStrategy, EdgeWalk, RandomChurn, RandomWalk
+from .discovery_community import DiscoveryCommunity, PeriodicSimilarity
 from .dispatch import StrategyDispatcher
 from .endpoint import (
     DispatcherEndpoint,
@@ -56,6 +58,7 @@ from .requestcache import (
     RandomNumberCacheWithName,
     RequestCache,
 )
+from .service import IPv8
 from .serialization import (
     PackError,
     Packer,
@@ -71,7 +74,8 @@ __version__ = "0.1.0"
 #: True when every compiled hot-path module is the active one (False if any runs on its pure twin).
 COMPILED: bool = bool(_twins.ACTIVE) and all(_twins.ACTIVE.values())
 
-__all__ = ["COMPILED", "Bootstrapper", "BootstrapperDefinition", "CacheWithName", "Community",
+__all__ = ["COMPILED", "DiscoveryCommunity", "DiscoveryStrategy", "EdgeWalk", "IPv8", "PeriodicSimilarity",
+           "RandomChurn", "RandomWalk", "Bootstrapper", "BootstrapperDefinition", "CacheWithName", "Community",
            "CommunitySettings", "ConfigBuilder", "ConfigurationError", "DataClassPayload", "DataClassPayloadWID",
            "DispatcherEndpoint", "DomainAddress", "ECCrypto", "EZPackOverlay", "Endpoint", "EndpointListener",
            "Network", "NumberCache", "NumberCacheWithName", "Overlay", "PackError", "Packer", "Payload", "Peer",

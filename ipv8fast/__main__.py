@@ -1,6 +1,7 @@
-"""``python -m ipv8fast``: show which implementation is active and round-trip a payload with it.
+"""``python -m ipv8fast [info | tracker --port N]``: the command-line tool.
 
-The full command-line tool (demo, tracker, loadtest, bench) grows here as the other parts land.
+``info`` (the default) shows which implementation is active and round-trips a payload; ``tracker`` runs a
+bootstrap tracker that ipv8fast and py-ipv8 peers can bootstrap from.
 """
 from __future__ import annotations
 
@@ -35,9 +36,18 @@ def info() -> int:
     return 0
 
 
+COMMANDS = ("info", "tracker")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "tracker":
+        from .tracker import main as tracker_main
+
+        return tracker_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m ipv8fast", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="info", choices=["info"], help="what to run (default: info)")
+    parser.add_argument("command", nargs="?", default="info", choices=COMMANDS,
+                        help="info (default): active implementation; tracker --port N: run a bootstrap tracker")
     parser.parse_args(argv)
     return info()
 

@@ -14,10 +14,3 @@ LOCAL = Path(__file__).parent / "vectors"
 def test_vectors_are_a_current_copy(name: str) -> None:
     assert (LOCAL / name).read_bytes() == (SHARED / name).read_bytes(), \
         f"tests/vectors/{name} differs from ../shared/vectors: copy it again"
-
-
-def test_main_entry_point_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    from ipv8fast.__main__ import main
-
-    assert main([]) == 0
-    assert "unpacked: number=7" in capsys.readouterr().out

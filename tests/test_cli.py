@@ -1,0 +1,23 @@
+"""``python -m ipv8fast``: the info command and the tracker command's wiring."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def test_main_entry_point_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from ipv8fast.__main__ import main
+
+    assert main([]) == 0
+    assert "unpacked: number=7" in capsys.readouterr().out
+
+
+def test_tracker_command_runs_and_answers_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "ipv8fast", "tracker", "--help"], capture_output=True, text=True,
+                            timeout=60, env={**os.environ,
+                                             "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 0 and "--port" in result.stdout
