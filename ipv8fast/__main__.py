@@ -1,7 +1,8 @@
-"""``python -m ipv8fast [info | tracker --port N]``: the command-line tool.
+"""``python -m ipv8fast [info | demo | tracker --port N]``: the command-line tool.
 
-``info`` (the default) shows which implementation is active and round-trips a payload; ``tracker`` runs a
-bootstrap tracker that ipv8fast and py-ipv8 peers can bootstrap from.
+``info`` (the default) shows which implementation is active and round-trips a payload; ``demo`` runs a local
+tracker and a handful of peers on 127.0.0.1 (``--peers``, ``--duration``); ``tracker`` runs a bootstrap
+tracker that ipv8fast and py-ipv8 peers can bootstrap from.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def info() -> int:
     return 0
 
 
-COMMANDS = ("info", "tracker")
+COMMANDS = ("info", "demo", "tracker")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,9 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         from .tracker import main as tracker_main
 
         return tracker_main(argv[1:])
+    if argv and argv[0] == "demo":
+        from .demo import main as demo_main
+
+        return demo_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m ipv8fast", description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", default="info", choices=COMMANDS,
-                        help="info (default): active implementation; tracker --port N: run a bootstrap tracker")
+                        help="info (default): active implementation; demo: peers on 127.0.0.1; "
+                             "tracker --port N: run a bootstrap tracker")
     parser.parse_args(argv)
     return info()
 

@@ -21,3 +21,18 @@ def test_tracker_command_runs_and_answers_help() -> None:
                             timeout=60, env={**os.environ,
                                              "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert result.returncode == 0 and "--port" in result.stdout
+
+
+def test_demo_runs_and_reports_ok() -> None:
+    result = subprocess.run([sys.executable, "-m", "ipv8fast", "demo", "--peers", "4", "--duration", "3"],
+                            capture_output=True, text=True, timeout=90,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo OK" in result.stdout and "replayed answers rejected" in result.stdout
+
+
+def test_demo_rejects_bad_options() -> None:
+    from ipv8fast.demo import main
+
+    with pytest.raises(SystemExit):
+        main(["--peers", "1"])
