@@ -427,6 +427,20 @@ cdef int check_sized(object value) except -1:
     return 0
 
 
+cdef int enc_count(Writer* w, object value, int size, bint little) except -1:
+    """Write the count prefix of a list or array (after checking it is one and the count fits)."""
+    cdef Py_ssize_t count
+    check_sized(value)
+    count = len(value)
+    if count >= (<Py_ssize_t>1) << (8 * size):
+        raise PackError(f"count of {count} items does not fit a {size}-byte prefix")
+    if little:
+        put_le(w_reserve(w, size), <uint64_t>count, size)
+    else:
+        put_be(w_reserve(w, size), <uint64_t>count, size)
+    return 0
+
+
 cdef int enc1(Writer* w, COp op, object value) except -1:
     """Encode one value with a single-value op."""
     cdef int kind = op.kind
@@ -480,20 +494,12 @@ cdef int enc1(Writer* w, COp op, object value) except -1:
         enc_prefixed(w, 2, n, data, n)
         return enc_port(w, port)
     if kind == K_LIST:
-        check_sized(value)
-        count = len(value)
-        if count >= (<Py_ssize_t>1) << (8 * op.size):
-            raise PackError(f"item count of {count} does not fit a {op.size}-byte prefix")
-        put_be(w_reserve(w, op.size), <uint64_t>count, op.size)
+        enc_count(w, value, op.size, False)
         for item in value:
             enc1(w, op.item, item)
         return 0
     if kind == K_ARRAY:
-        check_sized(value)
-        count = len(value)
-        if count >= (<Py_ssize_t>1) << (8 * op.size):
-            raise PackError(f"array length of {count} does not fit a {op.size}-byte prefix")
-        put_le(w_reserve(w, op.size), <uint64_t>count, op.size)
+        enc_count(w, value, op.size, True)
         for item in value:
             enc_item(w, op.item_code[0], op.item_size[0], item, True)
         return 0
