@@ -1,12 +1,14 @@
-"""``python -m ipv8fast [info | demo | tracker --port N]``: the command-line tool.
+"""``python -m ipv8fast [info | demo | loadtest | bench | tracker]``: the command-line tool.
 
 ``info`` (the default) shows which implementation is active and round-trips a payload; ``demo`` runs a local
-tracker and a handful of peers on 127.0.0.1 (``--peers``, ``--duration``); ``tracker`` runs a bootstrap
-tracker that ipv8fast and py-ipv8 peers can bootstrap from.
+tracker and a handful of peers on 127.0.0.1 (``--peers``, ``--duration``); ``loadtest`` drives pending caches
+and signed traffic and writes per-second figures (CSV, PNG); ``bench`` runs the benchmark suite of a source
+checkout side by side with py-ipv8; ``tracker --port N`` runs a bootstrap tracker.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import timeit
 
@@ -37,23 +39,18 @@ def info() -> int:
     return 0
 
 
-COMMANDS = ("info", "demo", "tracker")
+COMMANDS = ("info", "demo", "loadtest", "bench", "tracker")
+SUBCOMMANDS = {"demo": "demo", "loadtest": "loadtest", "bench": "benchcli", "tracker": "tracker"}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "tracker":
-        from .tracker import main as tracker_main
-
-        return tracker_main(argv[1:])
-    if argv and argv[0] == "demo":
-        from .demo import main as demo_main
-
-        return demo_main(argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(f"ipv8fast.{SUBCOMMANDS[argv[0]]}")
+        return module.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m ipv8fast", description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", default="info", choices=COMMANDS,
-                        help="info (default): active implementation; demo: peers on 127.0.0.1; "
-                             "tracker --port N: run a bootstrap tracker")
+                        help="info (default), demo, loadtest, bench, tracker; COMMAND --help for its options")
     parser.parse_args(argv)
     return info()
 

@@ -36,3 +36,10 @@ def test_demo_rejects_bad_options() -> None:
 
     with pytest.raises(SystemExit):
         main(["--peers", "1"])
+
+
+@pytest.mark.parametrize("command", ["demo", "loadtest", "bench", "tracker"])
+def test_every_command_answers_help(command: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "ipv8fast", command, "--help"], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 0 and "usage" in result.stdout.lower(), result.stderr
