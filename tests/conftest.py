@@ -1,8 +1,10 @@
 """Shared fixtures: the twin implementations and the py-ipv8 test vectors."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,3 +43,35 @@ def import_twin(dotted: str) -> ModuleType:
         if os.environ.get("IPV8FAST_REQUIRE_EXTENSIONS"):
             raise
         pytest.skip(f"{dotted} is not built: {exc}")
+
+
+# --- network safety: tests send only to the loopback range ----------------------------------------------------
+
+_OFF_LOOPBACK: list[Any] = []
+
+
+def _is_loopback(address: Any) -> bool:
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+    except (ValueError, TypeError, IndexError):
+        return False
+
+
+@pytest.fixture(autouse=True)
+def only_loopback_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Drop, and fail the test for, any datagram an ipv8fast endpoint would send off the loopback range."""
+    from ipv8fast import endpoint
+
+    original = endpoint.UDPEndpoint.send
+
+    def guarded_send(self: Any, socket_address: Any, packet: bytes) -> None:
+        if not _is_loopback(socket_address):
+            _OFF_LOOPBACK.append(socket_address)
+            return
+        original(self, socket_address, packet)
+
+    monkeypatch.setattr(endpoint.UDPEndpoint, "send", guarded_send)
+    _OFF_LOOPBACK.clear()
+    yield
+    leaked, _OFF_LOOPBACK[:] = list(_OFF_LOOPBACK), []
+    assert not leaked, f"the test tried to send off the loopback range to {sorted(set(map(tuple, leaked)))}"

@@ -134,6 +134,10 @@ def handle(node: Any, command: dict) -> dict:
 
 
 async def serve(impl: str, community_id: bytes) -> None:
+    if impl == "ipv8":
+        from ipv8.messaging.interfaces.lan_addresses.interfaces import get_providers
+
+        get_providers().clear()  # bound to loopback: never advertise the host's LAN address (as TestBase does)
     node = await make_node(impl, community_id)()
     loop = asyncio.get_running_loop()
     commands: asyncio.Queue = asyncio.Queue()

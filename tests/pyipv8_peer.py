@@ -33,6 +33,9 @@ def configuration(tracker_port: int) -> dict:
 
 async def main(tracker_port: int, count: int, seconds: float) -> None:
     logging.disable(logging.CRITICAL)
+    from ipv8.messaging.interfaces.lan_addresses.interfaces import get_providers
+
+    get_providers().clear()  # bound to loopback: never advertise the host's LAN address (as TestBase does)
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
 
