@@ -536,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.compare:
                 print(f"error: {IMPLS[impl]} is not installed (pip install pyipv8)", file=sys.stderr)
                 return 2
-            print(f"py-ipv8 is not installed: --compare runs ipv8fast only (pip install pyipv8)")
+            print("py-ipv8 is not installed: --compare runs ipv8fast only (pip install pyipv8)")
             impls.remove(impl)
     runs = []
     for impl in impls:

@@ -148,6 +148,7 @@ class RequestCache(TaskManager):
         self._fire = self._on_timeout
         self._timeout_override: float | None = None
         self._timeout_filters: tuple[type, ...] | None = None
+        self._timeout_tasks: set[asyncio.Future] = set()  # async on_timeout()s, kept alive until done
 
     def __len__(self) -> int:
         return sum(len(bucket) for bucket in self._buckets.values())
@@ -254,7 +255,9 @@ class RequestCache(TaskManager):
             return
         result = cache.on_timeout()
         if result is not None and inspect.isawaitable(result):
-            asyncio.ensure_future(result)
+            task = asyncio.ensure_future(result)
+            self._timeout_tasks.add(task)
+            task.add_done_callback(self._timeout_tasks.discard)
         managed = cache._managed_futures
         if managed:
             for future, value in managed:

@@ -32,6 +32,10 @@ async def crash_event_loop(exc: BaseException) -> None:
     raise exc
 
 
+#: crash tasks in flight (a task nobody references can be garbage-collected before it runs)
+_PENDING_CRASHES: set = set()
+
+
 class MockEndpoint(Endpoint):
     """An endpoint on the in-memory :data:`internet`; ``open``/``close`` are synchronous."""
 
@@ -81,7 +85,9 @@ class MockEndpoint(Endpoint):
         if destination is None:
             error = AssertionError(f"Attempted to send data to unregistered address {socket_address!r}")
             if self.SEND_INET_EXCEPTION_TO_LOOP:
-                asyncio.ensure_future(crash_event_loop(error))
+                task = asyncio.ensure_future(crash_event_loop(error))
+                _PENDING_CRASHES.add(task)
+                task.add_done_callback(_PENDING_CRASHES.discard)
             raise error
         self._schedule(destination, packet)
 
