@@ -16,9 +16,12 @@ from ipv8fast.service import IPv8
 from ipv8fast.tracker import Tracker
 
 
-def node_configuration(tracker_port: int, walker_interval: float = 0.5) -> dict:
+def node_configuration(tracker_port: int, walker_interval: float = 0.5, log_level: str | None = "ERROR") -> dict:
+    """One node: DiscoveryCommunity with the default walkers, bootstrapping from the tracker on 127.0.0.1."""
     builder = ConfigBuilder().clear_keys().clear_overlays().set_address("127.0.0.1").set_port(0)
-    builder.add_ephemeral_key("me").set_walker_interval(walker_interval).set_log_level("ERROR")
+    builder.add_ephemeral_key("me").set_walker_interval(walker_interval)
+    if log_level is not None:
+        builder.set_log_level(log_level)
     builder.add_overlay("DiscoveryCommunity", "me",
                         [WalkerDefinition(Strategy.RandomWalk, 20, {"timeout": 3.0}),
                          WalkerDefinition(Strategy.RandomChurn, -1, {}),

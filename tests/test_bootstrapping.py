@@ -26,7 +26,6 @@ from ipv8fast.bootstrapping import (
     UDPBroadcastBootstrapper,
 )
 from ipv8fast.community import Community, CommunitySettings
-from ipv8fast.configuration import Bootstrapper, BootstrapperDefinition, ConfigBuilder, Strategy, WalkerDefinition
 from ipv8fast.discovery_community import DiscoveryCommunity
 from ipv8fast.endpoint import UDPEndpoint
 from ipv8fast.keys import default_eccrypto
@@ -37,6 +36,9 @@ from ipv8fast.tracker import Tracker
 
 PACKETS = load_vectors("packets")
 TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS.parent / "bench"))
+
+from bench_scale import node_configuration as scale_node_configuration  # noqa: E402
 
 
 @pytest.fixture
@@ -174,16 +176,7 @@ def test_broadcast_exchange_on_loopback(loop: LoopHarness) -> None:
 # --- tracker ----------------------------------------------------------------------------------------------
 
 def node_configuration(tracker_port: int) -> dict:
-    builder = ConfigBuilder().clear_keys().clear_overlays().set_address("127.0.0.1").set_port(0)
-    builder.add_ephemeral_key("me").set_walker_interval(0.1)
-    builder.add_overlay("DiscoveryCommunity", "me",
-                        [WalkerDefinition(Strategy.RandomWalk, 20, {"timeout": 3.0}),
-                         WalkerDefinition(Strategy.RandomChurn, -1, {}),
-                         WalkerDefinition(Strategy.PeriodicSimilarity, -1, {})],
-                        [BootstrapperDefinition(Bootstrapper.DispersyBootstrapper,
-                                                {"ip_addresses": [("127.0.0.1", tracker_port)],
-                                                 "dns_addresses": [], "bootstrap_timeout": 5.0})], {}, [])
-    return builder.finalize()
+    return scale_node_configuration(tracker_port, walker_interval=0.1, log_level=None)
 
 
 async def start_tracker() -> tuple[Tracker, int]:
