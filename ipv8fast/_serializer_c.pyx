@@ -427,6 +427,16 @@ cdef int check_sized(object value) except -1:
     return 0
 
 
+cdef const char* utf8_of(object value, Py_ssize_t* n, str what) except NULL:
+    """The strict UTF-8 bytes of ``value``, which must be text (the pointer lives as long as ``value``)."""
+    if not isinstance(value, str):
+        raise PackError(f"{what} needs str, not {type(value).__name__}")
+    try:
+        return PyUnicode_AsUTF8AndSize(value, n)
+    except UnicodeEncodeError as exc:
+        raise PackError(f"{what} cannot be encoded as UTF-8: {exc}") from exc
+
+
 cdef int enc_count(Writer* w, object value, int size, bint little) except -1:
     """Write the count prefix of a list or array (after checking it is one and the count fits)."""
     cdef Py_ssize_t count
@@ -458,12 +468,7 @@ cdef int enc1(Writer* w, COp op, object value) except -1:
         n = PyBytes_GET_SIZE(value)
         return enc_prefixed(w, op.size, n // op.base, PyBytes_AS_STRING(value), n)
     if kind == K_UTF8:
-        if not isinstance(value, str):
-            raise PackError(f"UTF-8 text needs str, not {type(value).__name__}")
-        try:
-            data = PyUnicode_AsUTF8AndSize(value, &n)
-        except UnicodeEncodeError as exc:
-            raise PackError(f"text cannot be encoded as UTF-8: {exc}") from exc
+        data = utf8_of(value, &n, "UTF-8 text")
         return enc_prefixed(w, op.size, n // op.base, data, n)
     if kind == K_RAW:
         if type(value) is not bytes:
@@ -484,12 +489,7 @@ cdef int enc1(Writer* w, COp op, object value) except -1:
             return enc_port(w, port)
         if op.ip_only:
             raise PackError(f"{host!r} is not an IPv4 or IPv6 address")
-        if not isinstance(host, str):
-            raise PackError(f"host name needs str, not {type(host).__name__}")
-        try:
-            data = PyUnicode_AsUTF8AndSize(host, &n)
-        except UnicodeEncodeError as exc:
-            raise PackError(f"host name cannot be encoded as UTF-8: {exc}") from exc
+        data = utf8_of(host, &n, "host name")
         w_reserve(w, 1)[0] = 2
         enc_prefixed(w, 2, n, data, n)
         return enc_port(w, port)
