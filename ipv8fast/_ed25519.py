@@ -1,16 +1,20 @@
 """Ed25519 signing and verification on the fastest backend installed.
 
-libsodium (through PyNaCl) signs about 1.6x and verifies about 2x faster than OpenSSL (through
-``cryptography``) here; both produce the same deterministic RFC 8032 signatures. ``IPV8FAST_ED25519`` set to
-``cryptography`` or ``libsodium`` picks one explicitly.
+libsodium (PyNaCl's, called from C by ``_ed25519_c``, or through PyNaCl's bindings by its twin
+``_ed25519_py``) signs about 1.6x and verifies about 2x faster than OpenSSL (through ``cryptography``) here;
+both produce the same deterministic RFC 8032 signatures. ``IPV8FAST_ED25519`` set to ``cryptography`` or
+``libsodium`` picks one explicitly.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Callable, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from . import _twins
 
 Signer = Callable[[bytes], bytes]
 Verifier = Callable[[bytes, bytes], bool]
@@ -40,32 +44,13 @@ OPENSSL = Backend("cryptography", lambda seed: Ed25519PrivateKey.from_private_by
 
 
 def _libsodium() -> Backend | None:
-    try:
-        from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
-        from nacl.exceptions import BadSignatureError
-        from nacl.exceptions import ValueError as SodiumValueError
-    except ImportError:
+    module = _twins.load("ed25519")
+    if not module.AVAILABLE and _twins.ACTIVE["ed25519"]:  # compiled, but PyNaCl is not as expected
+        module = importlib.import_module("ipv8fast._ed25519_py")
+        _twins.ACTIVE["ed25519"] = False
+    if not module.AVAILABLE:
         return None
-    errors = (BadSignatureError, SodiumValueError, TypeError, ValueError)
-
-    def make_signer(seed: bytes) -> Signer:
-        secret = crypto_sign_seed_keypair(seed)[1]
-        return lambda message: crypto_sign(message, secret)[:64]
-
-    def make_verifier(public: bytes) -> Verifier:
-        def verify(signature: bytes, message: bytes) -> bool:
-            try:
-                if type(signature) is not bytes or type(message) is not bytes:
-                    signature, message = bytes(signature), bytes(message)
-                if len(signature) != 64:
-                    return False
-                crypto_sign_open(signature + message, public)
-            except errors:
-                return False
-            return True
-        return verify
-
-    return Backend("libsodium", make_signer, make_verifier)
+    return Backend("libsodium", module.make_signer, module.make_verifier)
 
 
 LIBSODIUM = _libsodium()

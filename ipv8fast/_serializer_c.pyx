@@ -88,6 +88,9 @@ cdef struct Writer:
     char stack[STACK_BUFFER]
 
 
+DEF PREFIX = 22  # bytes of a datagram's prefix
+
+
 cdef inline void w_init(Writer* w) noexcept:
     w.buf = w.stack
     w.length = 0
@@ -1004,6 +1007,30 @@ cdef class Serializer:
         finally:
             w_free(&w)
 
+    def pack_packet(self, prefix, int msg_id, serializables, public_key_bin=None):
+        """``prefix ‖ msg_id ‖ [u16 length ‖ public_key_bin] ‖ serializables`` in one buffer (a datagram, or for
+        a signed one the bytes to sign): ``join_packet`` of ``pack_serializable_list``."""
+        cdef Writer w
+        if type(prefix) is not bytes:
+            prefix = as_bytes(prefix, "a prefix")
+        if PyBytes_GET_SIZE(prefix) != PREFIX:
+            raise PackError(f"a prefix is {PREFIX} bytes, not {PyBytes_GET_SIZE(prefix)}")
+        if not 0 <= msg_id <= 255:
+            raise PackError(f"message id {msg_id} is not in 0..255")
+        w_init(&w)
+        try:
+            w_bytes(&w, PyBytes_AS_STRING(prefix), PREFIX)
+            w_reserve(&w, 1)[0] = <char>msg_id
+            if public_key_bin is not None:
+                public_key_bin = as_bytes(public_key_bin, "a public key")
+                enc_prefixed(&w, 2, PyBytes_GET_SIZE(public_key_bin), PyBytes_AS_STRING(public_key_bin),
+                             PyBytes_GET_SIZE(public_key_bin))
+            for serializable in serializables:
+                self._pack_checked(&w, serializable)
+            return PyBytes_FromStringAndSize(w.buf, w.length)
+        finally:
+            w_free(&w)
+
     def unpack_serializable(self, serializable, data, Py_ssize_t offset=0):
         """Unpack one instance of class ``serializable`` at ``offset``: ``(instance, new_offset)``."""
         if type(data) is not bytes:
@@ -1149,7 +1176,6 @@ default_serializer = Serializer()
 # --- packet envelope ---------------------------------------------------------------------------------------
 
 PREFIX_LENGTH = 22
-DEF PREFIX = 22
 
 
 def split_header(packet):

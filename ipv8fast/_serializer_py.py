@@ -458,6 +458,15 @@ class Serializer:
         """The concatenated bytes of several Serializables."""
         return b"".join(self.pack_serializable(s) for s in serializables)
 
+    def pack_packet(self, prefix: bytes, msg_id: int, serializables: Any, public_key_bin: bytes | None = None) -> bytes:
+        """``prefix ‖ msg_id ‖ [u16 length ‖ public_key_bin] ‖ serializables`` (a datagram, or for a signed one
+        the bytes to sign): ``join_packet`` of ``pack_serializable_list``."""
+        if len(prefix) != PREFIX_LENGTH:
+            raise PackError(f"a prefix is {PREFIX_LENGTH} bytes, not {len(prefix)}")
+        if not 0 <= msg_id <= 255:
+            raise PackError(f"message id {msg_id} is not in 0..255")
+        return join_packet(prefix, msg_id, self.pack_serializable_list(serializables), public_key_bin)
+
     def unpack_serializable(self, serializable: type, data: Any, offset: int = 0) -> tuple[Any, int]:
         """Unpack one instance of class ``serializable`` at ``offset``: ``(instance, new_offset)``."""
         if not isinstance(data, bytes):

@@ -8,17 +8,15 @@ Deliberate deviation: warnings for unknown and deprecated message ids are rate l
 """
 from __future__ import annotations
 
-import sys
 import time
-from asyncio import ensure_future, iscoroutine
+from asyncio import ensure_future
 from collections import Counter
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from itertools import islice
 from random import choice, random
 from typing import TYPE_CHECKING, Any, Callable
 
-from ._packet_errors import BadKeyError, PacketDecodingError
-from ._serializable import PackError
+from . import _twins
 from .addresses import UDPv4Address, UDPv4LANAddress, UDPv6Address
 from .endpoint import FAST_ADDR_TO_INTERFACE, INTERFACES
 from .lazy import EZPackOverlay, lazy_wrapper, lazy_wrapper_unsigned
@@ -42,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MAX_PEERS", "Community", "CommunitySettings", "EZPackOverlay"]
 
 DEFAULT_MAX_PEERS = 30
+_receive = _twins.load("receive")
 
 _NO_ADDRESS = ("0.0.0.0", 0)
 _UNUSED_REQUEST_FLAGS = {"connection_type_0": 0, "connection_type_1": 0, "supports_new_style": 0, "dflag1": 0,
@@ -361,41 +360,9 @@ class Community(EZPackOverlay):
 
     # --- receive ---
 
-    def on_packet(self, packet: tuple[Any, bytes], warn_unknown: bool = True) -> None:
-        """Dispatch one datagram to the handler of its message id; never raises."""
-        source_address, data = packet
-        probable_peer = self.network.get_verified_by_address(source_address)
-        if probable_peer is not None:
-            probable_peer.last_response = time.time()
-        if data[:22] != self._prefix:
-            self.drops["wrong_prefix"] += 1
-            return
-        if len(data) < 23:
-            self.drops["no_message_id"] += 1
-            return
-        handler = self.decode_map[data[22]]
-        if handler is None:
-            self.drops["unknown_message"] += 1
-            if warn_unknown and self._may_warn():
-                self.logger.warning("Received unknown message: %d from (%s, %d)", data[22], *source_address)
-            return
-        try:
-            result = handler(source_address, data)
-        except PacketDecodingError:
-            self.drops["bad_signature"] += 1
-            return
-        except BadKeyError:
-            self.drops["bad_key"] += 1
-            return
-        except PackError:
-            self.drops["malformed"] += 1
-            return
-        except Exception:  # noqa: BLE001 - a handler bug: logged, never raised into the endpoint
-            self.drops["handler_error"] += 1
-            self.logger.exception("Exception occurred while handling packet!", exc_info=sys.exc_info())
-            return
-        if result is not None and iscoroutine(result):
-            self.register_anonymous_task("on_packet", ensure_future(result), ignore=(Exception,))
+    #: ``on_packet(packet, warn_unknown=True)``: dispatch one datagram to the handler of its message id, never
+    #: raising; what cannot be handled is counted in ``drops`` by reason (compiled in ``_receive_c``).
+    on_packet = _receive.dispatch
 
     # --- walking ---
 

@@ -20,7 +20,6 @@ from ._packet_errors import BadKeyError, PacketDecodingError
 from .keys import default_eccrypto
 from .messages import BinMemberAuthenticationPayload, GlobalTimeDistributionPayload
 from .overlay import Overlay
-from .peer import Peer
 
 if TYPE_CHECKING:
     from .requestcache import NumberCache
@@ -29,9 +28,18 @@ __all__ = ["BadKeyError", "EZPackOverlay", "PacketDecodingError", "cache_retriev
            "lazy_wrapper_unsigned", "lazy_wrapper_unsigned_wd", "lazy_wrapper_wd", "retrieve_cache"]
 
 _receive = _twins.load("receive")
+_send = _twins.load("send")
 open_signed = _receive.open_signed
 open_unsigned = _receive.open_unsigned
+_peer_for = _receive.peer_for
 _U16 = struct.Struct(">H")
+# what the compiled dispatcher needs to do a wrapper's work itself: see _receive_c._call
+_SIGNED, _SIGNED_WITH_DATA, _UNSIGNED, _UNSIGNED_WITH_DATA = range(4)
+
+
+def _mark(wrapper: Callable, kind: int, payloads: tuple, func: Callable) -> Callable:
+    wrapper._ipv8fast_lazy = (wrapper, kind, payloads, func)  # type: ignore[attr-defined]
+    return wrapper
 
 
 def cache_retrieval_failed(overlay: Any, cache_class: type) -> None:
@@ -56,17 +64,15 @@ def retrieve_cache(cache_class: type[NumberCache]) -> Callable[[Callable], Calla
                 return None
             return func(self, peer_or_addr, *payloads, cache=cache)
 
+        wrapper._ipv8fast_retrieve = (wrapper, name, cache_class, func,  # type: ignore[attr-defined]
+                                      _report_retrieval_failure)
         return wrapper
 
     return decorator
 
 
-def _peer_for(overlay: Any, key_bin: bytes, source_address: Any) -> Peer:
-    peer = overlay.network.verified_by_public_key_bin.get(key_bin)
-    if peer is None:
-        return Peer(key_bin, source_address)
-    peer.add_address(source_address)
-    return peer
+def _report_retrieval_failure(overlay: Any, cache_class: type) -> None:
+    cache_retrieval_failed(overlay, cache_class)  # looked up at call time: it may be patched
 
 
 def lazy_wrapper(*payloads: type) -> Callable[[Callable], Callable]:
@@ -78,7 +84,7 @@ def lazy_wrapper(*payloads: type) -> Callable[[Callable], Callable]:
             key_bin, unpacked = open_signed(self.serializer, payloads, data)
             return func(self, _peer_for(self, key_bin, source_address), *unpacked)
 
-        return wrapper
+        return _mark(wrapper, _SIGNED, payloads, func)
 
     return decorator
 
@@ -92,7 +98,7 @@ def lazy_wrapper_wd(*payloads: type) -> Callable[[Callable], Callable]:
             key_bin, unpacked = open_signed(self.serializer, payloads, data)
             return func(self, _peer_for(self, key_bin, source_address), *unpacked, data)
 
-        return wrapper
+        return _mark(wrapper, _SIGNED_WITH_DATA, payloads, func)
 
     return decorator
 
@@ -105,7 +111,7 @@ def lazy_wrapper_unsigned(*payloads: type) -> Callable[[Callable], Callable]:
         def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
             return func(self, source_address, *open_unsigned(self.serializer, payloads, data))
 
-        return wrapper
+        return _mark(wrapper, _UNSIGNED, payloads, func)
 
     return decorator
 
@@ -118,7 +124,7 @@ def lazy_wrapper_unsigned_wd(*payloads: type) -> Callable[[Callable], Callable]:
         def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
             return func(self, source_address, *open_unsigned(self.serializer, payloads, data), data=data)
 
-        return wrapper
+        return _mark(wrapper, _UNSIGNED_WITH_DATA, payloads, func)
 
     return decorator
 
@@ -130,25 +136,14 @@ class EZPackOverlay(Overlay, ABC):
     def get_prefix(self) -> bytes:
         """The 22-byte prefix of this overlay's datagrams."""
 
-    def ez_send(self, peer: Peer, *payloads: Any, sig: bool = True) -> None:
-        """Send ``payloads`` to ``peer`` under the last payload's ``msg_id``."""
-        self.endpoint.send(peer.address, self.ezr_pack(payloads[-1].msg_id, *payloads, sig=sig))
+    #: ``ez_send(peer, *payloads, sig=True)``: send ``payloads`` to ``peer`` under the last payload's ``msg_id``.
+    ez_send = _send.ez_send
 
     def _ez_senda(self, address: Any, *payloads: Any, sig: bool = True) -> None:
         self.endpoint.send(address, self.ezr_pack(payloads[-1].msg_id, *payloads, sig=sig))
 
-    def ezr_pack(self, msg_num: int, *payloads: Any, sig: bool = True) -> bytes:
-        """``prefix ‖ msg_num ‖ [auth] ‖ payloads ‖ [signature]``."""
-        if type(self)._ez_pack is not EZPackOverlay._ez_pack:  # an override must see the auth payload
-            if sig:
-                payloads = (BinMemberAuthenticationPayload(self.my_peer.public_key.key_to_bin()), *payloads)
-            return self._ez_pack(self.get_prefix(), msg_num, payloads, sig)
-        body = self.serializer.pack_serializable_list(payloads)
-        if not sig:
-            return b"".join((self.get_prefix(), bytes((msg_num,)), body))
-        key_bin = self.my_peer.public_key.key_to_bin()
-        packet = b"".join((self.get_prefix(), bytes((msg_num,)), _U16.pack(len(key_bin)), key_bin, body))
-        return packet + self.my_peer.key.signature(packet)
+    #: ``ezr_pack(msg_num, *payloads, sig=True) -> bytes``: ``prefix ‖ msg_num ‖ [auth] ‖ payloads ‖ [signature]``.
+    ezr_pack = _send.ezr_pack
 
     def _ez_pack(self, prefix: bytes, msg_num: int, payloads: Sequence[Any], sig: bool = True) -> bytes:
         """``prefix ‖ msg_num ‖ payloads`` (+ signature over all of it when ``sig``); adds no auth payload."""
@@ -180,3 +175,6 @@ class EZPackOverlay(Overlay, ABC):
         if global_time:
             return self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class], data, 23)
         return self.serializer.unpack_serializable_list([payload_class], data, 23)[0]
+
+
+_send.set_default_ez_pack(EZPackOverlay._ez_pack)

@@ -305,11 +305,15 @@ class Network:
         holders = self._by_address.get(address)
         cache = self.reverse_ip_lookup
         if not holders:
-            cache.pop(address, None)
+            if cache:
+                cache.pop(address, None)
             return None
         peer = next(reversed(holders))
-        cache.pop(address, None)
-        _lru_put(cache, address, peer, self.reverse_ip_cache_size)
+        if cache.get(address) is peer:
+            cache.move_to_end(address)  # the hot path: a known peer sends again
+        else:
+            cache.pop(address, None)
+            _lru_put(cache, address, peer, self.reverse_ip_cache_size)
         return peer
 
     def get_verified_by_public_key_bin(self, public_key_bin: bytes) -> Peer | None:

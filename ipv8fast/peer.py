@@ -22,7 +22,8 @@ class DirtyDict(dict):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        if kwargs:
+            dict.update(self, kwargs)
         self.dirty = True
         self._hook: Callable[[], None] | None = None
 
@@ -71,6 +72,9 @@ class DirtyDict(dict):
         return out
 
 
+_NO_WATCHERS: tuple = ()
+
+
 class Peer:
     """A public key with what we know about its owner: addresses, Lamport clock, last response, pings.
 
@@ -86,19 +90,19 @@ class Peer:
             if not isinstance(key, (bytes, bytearray, memoryview)):
                 raise ValueError(f"a Peer needs a Key or a public key bin, not {type(key).__name__}")
             self.key = remote_public_key(key)
-        self.public_key = self.key.pub()
-        self.mid: bytes = self.public_key.key_to_hash()
-        self._key_bin: bytes = self.public_key.key_to_bin()
-        self._hash = int.from_bytes(self.mid[:8], "big")
-        self._addresses = DirtyDict()
+        public_key = self.public_key = self.key.pub()
+        mid = self.mid = public_key.key_to_hash()
+        self._key_bin: bytes = public_key.key_to_bin()
+        self._hash = int.from_bytes(mid[:8], "big")
+        addresses = self._addresses = DirtyDict()
         if address is not None:
-            self._addresses[type(address)] = address
+            dict.__setitem__(addresses, type(address), address)  # nothing watches a new dict yet
         self._address = address
-        self._watchers: list[Callable[[Peer], None]] = []
-        self.creation_time = time()
-        self.last_response = 0 if intro else time()
+        self._watchers: list[Callable[[Peer], None]] | tuple = _NO_WATCHERS
+        now = time()
+        self.creation_time = now
+        self.last_response = 0 if intro else now
         self._lamport_timestamp = 0
-        self.pings: deque = deque(maxlen=5)
         self.new_style_intro = False
         self.address_frozen = False
 
@@ -141,6 +145,8 @@ class Peer:
 
     def _watch(self, callback: Callable[[Peer], None]) -> None:
         """Call ``callback(self)`` after every change of the address dict (used by Network's indexes)."""
+        if self._watchers is _NO_WATCHERS:
+            self._watchers = []
         if callback not in self._watchers:
             self._watchers.append(callback)
         self._addresses._hook = self._addresses_changed
@@ -158,6 +164,12 @@ class Peer:
             callback(self)
 
     # --- pings and clock ---
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "pings":  # made on first use: most Peer objects live for one message
+            pings = self.pings = deque(maxlen=5)
+            return pings
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def get_median_ping(self) -> float | None:
         """Median of the recorded round trips (mean of the middle two for an even count), or None."""

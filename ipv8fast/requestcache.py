@@ -91,6 +91,11 @@ class NumberCache:
         return f"<{self.__class__.__name__} {self._prefix}-{self._number}>"
 
 
+_NUMBER_CACHE_INIT = NumberCache.__init__
+#: class -> the __init__ after RandomNumberCache's in its MRO is NumberCache's own (cache classes are few)
+_PLAIN_NEXT_INIT: dict[type, bool] = {}
+
+
 class RandomNumberCache(NumberCache, metaclass=ABCMeta):
     """A NumberCache whose number is a random unclaimed one in ``range(identifier_range)``."""
 
@@ -98,7 +103,19 @@ class RandomNumberCache(NumberCache, metaclass=ABCMeta):
     identifier_range: ClassVar[int] = 65536
 
     def __init__(self, request_cache: RequestCache, prefix: str) -> None:
-        super().__init__(request_cache, prefix, self.find_unclaimed_identifier(request_cache, prefix))
+        number = self.find_unclaimed_identifier(request_cache, prefix)
+        cls = type(self)
+        direct = _PLAIN_NEXT_INIT.get(cls)
+        if direct is None:
+            direct = _PLAIN_NEXT_INIT[cls] = super(RandomNumberCache, cls).__init__ is _NUMBER_CACHE_INIT
+        if not direct:  # another __init__ sits between this one and NumberCache's in the MRO
+            super().__init__(request_cache, prefix, number)
+            return
+        # NumberCache.__init__ without its "in use?" lookup: the number was just found unclaimed
+        self._prefix = prefix
+        self._number = number
+        self._managed_futures = None
+        self._timer = None
 
     @classmethod
     def find_unclaimed_identifier(cls, request_cache: RequestCache, prefix: str) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import socket
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from _loop import LoopHarness
 
+from ipv8fast import endpoint as endpoint_module
 from ipv8fast.addresses import UDPv4Address, UDPv6Address
 from ipv8fast.endpoint import (
     DispatcherEndpoint,
@@ -37,9 +39,13 @@ class Recorder(EndpointListener):
             raise KeyError("listener bug")
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
-def harness(request: pytest.FixtureRequest):
-    h = LoopHarness(uvloop=request.param == "uvloop")
+@pytest.fixture(params=["asyncio", "uvloop", "asyncio-transport", "uvloop-transport"])
+def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A loop, with the endpoints reading and writing in batches or (``-transport``) through asyncio's
+    datagram transport."""
+    monkeypatch.setattr(endpoint_module, "BATCHED_IO", endpoint_module.BATCHED_IO
+                        and not request.param.endswith("-transport"))
+    h = LoopHarness(uvloop=request.param.startswith("uvloop"))
     yield h
     h.close()
 
@@ -62,6 +68,7 @@ def test_send_receive_and_prefixes(harness: LoopHarness) -> None:
         receiver.add_prefix_listener(broken, PREFIX_A)
         target = receiver.get_address()
         assert target[0] == "127.0.0.1" and target[1] > 0
+        assert receiver.batched == sender.batched == endpoint_module.BATCHED_IO
         sender.send(target, PREFIX_A + b"\x01hello")
         sender.send(target, PREFIX_B + b"\x01other")
         await wait_until(lambda: len(general.packets) == 2)
@@ -192,5 +199,84 @@ def test_statistics_endpoint(harness: LoopHarness) -> None:
         assert listener not in inner._prefix_map.get(PREFIX_A, [])
         stats.close()
         peer.close()
+
+    harness.run(scenario())
+
+
+def test_unsendable_destinations_are_dropped_and_counted(harness: LoopHarness,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
+        await receiver.open()
+        await sender.open()
+        recorder = Recorder(receiver)
+        receiver.add_listener(recorder)
+        sender.send(("127.0.0.1", "not a port"), PREFIX_A + b"\x01bad")
+        sender.send(receiver.get_address(), PREFIX_A + b"\x01good")
+        await wait_until(lambda: recorder.packets)
+        assert [data for _, data in recorder.packets] == [PREFIX_A + b"\x01good"]
+        assert "Dropping packet due to message formatting error" in caplog.text
+        assert sender.send_failures == 1
+        receiver.close()
+        sender.close()
+
+    harness.run(scenario())
+
+
+def test_a_full_socket_waits_until_writable(harness: LoopHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the socket would block, the rest of the queue waits (in order) for it to become writable."""
+    if not endpoint_module.BATCHED_IO:
+        pytest.skip("batched I/O is not used here")
+
+    async def scenario() -> None:
+        receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
+        await receiver.open()
+        await sender.open()
+        recorder = Recorder(receiver)
+        receiver.add_listener(recorder)
+        real = sender._sender
+        calls = []
+
+        class BlockOnce:
+            def send(self, queue: list, start: int) -> tuple:
+                calls.append(len(queue) - start)
+                if len(calls) == 1:  # the kernel took the first 3, then the socket was full
+                    done, _, sent_bytes, failures = real.send(queue[:start + 3], start)
+                    return done, errno.EAGAIN, sent_bytes, failures
+                return real.send(queue, start)
+
+        monkeypatch.setattr(sender, "_sender", BlockOnce())
+        payloads = [PREFIX_A + bytes([i]) for i in range(10)]
+        for data in payloads:
+            sender.send(receiver.get_address(), data)
+        assert sender._send_queue and not calls  # queued until the end of this loop iteration
+        await wait_until(lambda: len(recorder.packets) == 10)
+        assert [data for _, data in recorder.packets] == payloads
+        assert calls == [10, 7]
+        assert sender.bytes_up == 10 * 23 and not sender._send_queue
+        receiver.close()
+        sender.close()
+
+    harness.run(scenario())
+
+
+def test_flush_at_threshold_and_on_close(harness: LoopHarness) -> None:
+    if not endpoint_module.BATCHED_IO:
+        pytest.skip("batched I/O is not used here")
+
+    async def scenario() -> None:
+        receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
+        await receiver.open()
+        await sender.open()
+        recorder = Recorder(receiver)
+        receiver.add_listener(recorder)
+        for i in range(endpoint_module.FLUSH_AT):
+            sender.send(receiver.get_address(), PREFIX_A + i.to_bytes(2, "big"))
+        assert not sender._send_queue  # written at once when FLUSH_AT were waiting
+        sender.send(receiver.get_address(), PREFIX_B + b"\x01last")
+        sender.close()  # still queued: written by close
+        await wait_until(lambda: len(recorder.packets) == endpoint_module.FLUSH_AT + 1)
+        assert recorder.packets[-1][1] == PREFIX_B + b"\x01last"
+        receiver.close()
 
     harness.run(scenario())
