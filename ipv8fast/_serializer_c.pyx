@@ -1011,20 +1011,9 @@ cdef class Serializer:
         """``prefix ‖ msg_id ‖ [u16 length ‖ public_key_bin] ‖ serializables`` in one buffer (a datagram, or for
         a signed one the bytes to sign): ``join_packet`` of ``pack_serializable_list``."""
         cdef Writer w
-        if type(prefix) is not bytes:
-            prefix = as_bytes(prefix, "a prefix")
-        if PyBytes_GET_SIZE(prefix) != PREFIX:
-            raise PackError(f"a prefix is {PREFIX} bytes, not {PyBytes_GET_SIZE(prefix)}")
-        if not 0 <= msg_id <= 255:
-            raise PackError(f"message id {msg_id} is not in 0..255")
         w_init(&w)
         try:
-            w_bytes(&w, PyBytes_AS_STRING(prefix), PREFIX)
-            w_reserve(&w, 1)[0] = <char>msg_id
-            if public_key_bin is not None:
-                public_key_bin = as_bytes(public_key_bin, "a public key")
-                enc_prefixed(&w, 2, PyBytes_GET_SIZE(public_key_bin), PyBytes_AS_STRING(public_key_bin),
-                             PyBytes_GET_SIZE(public_key_bin))
+            write_header(&w, prefix, msg_id, public_key_bin)
             for serializable in serializables:
                 self._pack_checked(&w, serializable)
             return PyBytes_FromStringAndSize(w.buf, w.length)
@@ -1216,22 +1205,30 @@ def split_signature(packet, Py_ssize_t signature_length):
             PyBytes_FromStringAndSize(PyBytes_AS_STRING(packet) + cut, signature_length))
 
 
-def join_packet(bytes prefix, int msg_id, body, public_key_bin=None):
-    """``prefix ‖ id ‖ [u16 length ‖ key] ‖ body`` (for a signed message, the bytes to sign)."""
-    cdef Writer w
+cdef int write_header(Writer* w, object prefix, int msg_id, object public_key_bin) except -1:
+    """``prefix ‖ msg_id ‖ [u16 length ‖ public_key_bin]``, checked."""
+    if type(prefix) is not bytes:
+        prefix = as_bytes(prefix, "a prefix")
     if PyBytes_GET_SIZE(prefix) != PREFIX:
         raise PackError(f"a prefix is {PREFIX} bytes, not {PyBytes_GET_SIZE(prefix)}")
     if not 0 <= msg_id <= 255:
         raise PackError(f"message id {msg_id} is not in 0..255")
-    body = as_bytes(body, "a packet body")
+    w_bytes(w, PyBytes_AS_STRING(prefix), PREFIX)
+    w_reserve(w, 1)[0] = <char>msg_id
+    if public_key_bin is not None:
+        public_key_bin = as_bytes(public_key_bin, "a public key")
+        enc_prefixed(w, 2, PyBytes_GET_SIZE(public_key_bin), PyBytes_AS_STRING(public_key_bin),
+                     PyBytes_GET_SIZE(public_key_bin))
+    return 0
+
+
+def join_packet(bytes prefix, int msg_id, body, public_key_bin=None):
+    """``prefix ‖ id ‖ [u16 length ‖ key] ‖ body`` (for a signed message, the bytes to sign)."""
+    cdef Writer w
     w_init(&w)
     try:
-        w_bytes(&w, PyBytes_AS_STRING(prefix), PREFIX)
-        w_reserve(&w, 1)[0] = <char>msg_id
-        if public_key_bin is not None:
-            public_key_bin = as_bytes(public_key_bin, "a public key")
-            enc_prefixed(&w, 2, PyBytes_GET_SIZE(public_key_bin), PyBytes_AS_STRING(public_key_bin),
-                         PyBytes_GET_SIZE(public_key_bin))
+        write_header(&w, prefix, msg_id, public_key_bin)
+        body = as_bytes(body, "a packet body")
         w_bytes(&w, PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))
         return PyBytes_FromStringAndSize(w.buf, w.length)
     finally:

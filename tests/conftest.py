@@ -45,6 +45,36 @@ def import_twin(dotted: str) -> ModuleType:
         pytest.skip(f"{dotted} is not built: {exc}")
 
 
+# --- the receive and send paths of every Community, on either twin -------------------------------------------
+
+@pytest.fixture(params=twin_params("receive"))
+def receive_twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The receive path (listener notification, Community dispatch, datagram opening) of one twin."""
+    from ipv8fast import lazy
+    from ipv8fast.community import Community
+    from ipv8fast.endpoint import Endpoint
+
+    twin = import_twin(request.param)
+    monkeypatch.setattr(lazy, "open_signed", twin.open_signed)
+    monkeypatch.setattr(lazy, "open_unsigned", twin.open_unsigned)
+    monkeypatch.setattr(lazy, "_peer_for", twin.peer_for)
+    monkeypatch.setattr(Community, "on_packet", twin.dispatch)
+    monkeypatch.setattr(Endpoint, "notify_listeners", twin.notify_listeners)
+    return twin
+
+
+@pytest.fixture(params=twin_params("send"))
+def send_twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The send path (``ezr_pack`` / ``ez_send``) of one twin."""
+    from ipv8fast.lazy import EZPackOverlay
+
+    twin = import_twin(request.param)
+    twin.set_default_ez_pack(EZPackOverlay._ez_pack)
+    monkeypatch.setattr(EZPackOverlay, "ezr_pack", twin.ezr_pack)
+    monkeypatch.setattr(EZPackOverlay, "ez_send", twin.ez_send)
+    return twin
+
+
 # --- network safety: tests send only to the loopback range ----------------------------------------------------
 
 _OFF_LOOPBACK: list[Any] = []

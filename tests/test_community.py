@@ -6,16 +6,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from _endpoints import MemoryEndpoint
 from _loop import LoopHarness
-from conftest import import_twin, load_vectors, twin_params
+from conftest import load_vectors
 from payload_classes import CLASSES as USER_CLASSES
 from payload_classes import Inner, Simple, make_payload
 from vector_values import assert_matches, decode
 
-from ipv8fast import lazy
 from ipv8fast.addresses import UDPv4Address, UDPv4LANAddress, UDPv6Address
 from ipv8fast.community import Community, CommunitySettings
-from ipv8fast.endpoint import Endpoint
 from ipv8fast.keys import default_eccrypto
 from ipv8fast.lazy import lazy_wrapper, lazy_wrapper_unsigned, lazy_wrapper_unsigned_wd, lazy_wrapper_wd
 from ipv8fast.messages import (
@@ -42,49 +41,11 @@ CLASSES = {cls.__name__: cls for cls in (IntroductionRequestPayload, Introductio
                                          NewPuncturePayload)}
 
 
-class MemoryEndpoint(Endpoint):
-    """An always-open endpoint that records what is sent."""
-
-    def __init__(self, address: Any) -> None:
-        super().__init__()
-        self.address = address
-        self.sent: list[tuple[Any, bytes]] = []
-
-    def assert_open(self) -> None:
-        pass
-
-    def is_open(self) -> bool:
-        return True
-
-    def get_address(self) -> Any:
-        return self.address
-
-    def send(self, socket_address: Any, packet: bytes) -> None:
-        self.sent.append((socket_address, packet))
-
-    async def open(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
-    def reset_byte_counters(self) -> None:
-        pass
-
-
 class VectorCommunity(Community):
     community_id = COMMUNITY_ID
 
     def address_is_lan(self, address: str) -> bool:
         return address in getattr(self, "lan_override", ())
-
-
-@pytest.fixture(params=twin_params("receive"))
-def receive_twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
-    twin = import_twin(request.param)
-    monkeypatch.setattr(lazy, "open_signed", twin.open_signed)
-    monkeypatch.setattr(lazy, "open_unsigned", twin.open_unsigned)
-    return twin
 
 
 @pytest.fixture

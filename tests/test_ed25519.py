@@ -1,4 +1,4 @@
-"""The two Ed25519 backends are interchangeable: same signatures, same verdicts (keys.json and random)."""
+"""The Ed25519 backends are interchangeable: same signatures, same verdicts (keys.json and random)."""
 from __future__ import annotations
 
 import os
@@ -9,10 +9,12 @@ from hypothesis import given, settings
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
-from ipv8fast import _ed25519
+from ipv8fast import _ed25519, _twins
 
 pytestmark = pytest.mark.skipif(_ed25519.LIBSODIUM is None, reason="PyNaCl is not installed")
-BACKENDS = [b for b in (_ed25519.OPENSSL, _ed25519.LIBSODIUM) if b is not None]
+# OpenSSL, and libsodium on both twins (from C, and through PyNaCl's bindings)
+BACKENDS = [_ed25519.OPENSSL] + [_ed25519.Backend(module.__name__, module.make_signer, module.make_verifier)
+                                 for module in _twins.both("ed25519") if module.AVAILABLE]
 KEYS = load_vectors("keys")
 
 
@@ -48,3 +50,18 @@ def test_backends_agree(seed: bytes, message: bytes, bit: int, junk: bytes) -> N
 def test_active_backend_follows_the_environment() -> None:
     expected = os.environ.get("IPV8FAST_ED25519") or ("libsodium" if _ed25519.LIBSODIUM else "cryptography")
     assert _ed25519.BACKEND == expected
+
+
+def test_compiled_twin_is_used_with_libsodium() -> None:
+    if _twins.NO_EXTENSIONS or os.environ.get("IPV8FAST_ED25519") == "cryptography":
+        pytest.skip("the compiled twin is not in use")
+    compiled = [module for module in _twins.both("ed25519") if module.__name__.endswith("_c")]
+    if not compiled:
+        if os.environ.get("IPV8FAST_REQUIRE_EXTENSIONS"):
+            raise AssertionError("ipv8fast._ed25519_c is not built")
+        pytest.skip("not built")
+    assert compiled[0].AVAILABLE, "PyNaCl's libsodium could not be reached from C"
+    assert _ed25519.make_signer is compiled[0].make_signer
+    verifier = compiled[0].make_verifier(bytes(32))
+    assert verifier(b"x" * 64, b"message") is False and verifier("not bytes", b"") is False
+    assert verifier.verify_at(b"short", 10) is False and verifier.verify_at(b"m" * 70, 5) is False

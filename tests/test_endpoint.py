@@ -58,6 +58,16 @@ async def wait_until(predicate: Any, timeout: float = 3.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def recorded_pair() -> tuple[UDPEndpoint, UDPEndpoint, Recorder]:
+    """An open receiver with a general Recorder, and an open sender, on 127.0.0.1."""
+    receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
+    await receiver.open()
+    await sender.open()
+    recorder = Recorder(receiver)
+    receiver.add_listener(recorder)
+    return receiver, sender, recorder
+
+
 def test_send_receive_and_prefixes(harness: LoopHarness) -> None:
     async def scenario() -> None:
         receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
@@ -206,11 +216,7 @@ def test_statistics_endpoint(harness: LoopHarness) -> None:
 def test_unsendable_destinations_are_dropped_and_counted(harness: LoopHarness,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
-        receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
-        await receiver.open()
-        await sender.open()
-        recorder = Recorder(receiver)
-        receiver.add_listener(recorder)
+        receiver, sender, recorder = await recorded_pair()
         sender.send(("127.0.0.1", "not a port"), PREFIX_A + b"\x01bad")
         sender.send(receiver.get_address(), PREFIX_A + b"\x01good")
         await wait_until(lambda: recorder.packets)
@@ -229,11 +235,7 @@ def test_a_full_socket_waits_until_writable(harness: LoopHarness, monkeypatch: p
         pytest.skip("batched I/O is not used here")
 
     async def scenario() -> None:
-        receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
-        await receiver.open()
-        await sender.open()
-        recorder = Recorder(receiver)
-        receiver.add_listener(recorder)
+        receiver, sender, recorder = await recorded_pair()
         real = sender._sender
         calls = []
 
@@ -265,11 +267,7 @@ def test_flush_at_threshold_and_on_close(harness: LoopHarness) -> None:
         pytest.skip("batched I/O is not used here")
 
     async def scenario() -> None:
-        receiver, sender = UDPEndpoint(0, "127.0.0.1"), UDPEndpoint(0, "127.0.0.1")
-        await receiver.open()
-        await sender.open()
-        recorder = Recorder(receiver)
-        receiver.add_listener(recorder)
+        receiver, sender, recorder = await recorded_pair()
         for i in range(endpoint_module.FLUSH_AT):
             sender.send(receiver.get_address(), PREFIX_A + i.to_bytes(2, "big"))
         assert not sender._send_queue  # written at once when FLUSH_AT were waiting
