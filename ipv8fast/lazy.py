@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import struct
 from abc import ABC, abstractmethod
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -32,7 +31,6 @@ _send = _twins.load("send")
 open_signed = _receive.open_signed
 open_unsigned = _receive.open_unsigned
 _peer_for = _receive.peer_for
-_U16 = struct.Struct(">H")
 # what the compiled dispatcher needs to do a wrapper's work itself: see _receive_c._call
 _SIGNED, _SIGNED_WITH_DATA, _UNSIGNED, _UNSIGNED_WITH_DATA = range(4)
 
