@@ -117,7 +117,7 @@ cdef class Receiver:
         length = udpio_format_address(source, host, sizeof(host), &port)
         if length < 0:
             return None
-        address = tuple.__new__(self._address_class, (host[:length].decode("ascii"), port))
+        address = tuple.__new__(self._address_class, (host[:length].decode("utf-8", "replace"), port))
         if len(self._addresses) >= _ADDRESS_CACHE_SIZE:
             self._addresses.clear()
         self._addresses[key] = address
@@ -235,6 +235,10 @@ cdef class Sender:
             j = index
             while j < size and count < UDPIO_SEND_BATCH:
                 entry = queue[j]
+                if type(entry) is not tuple or len(<tuple>entry) != 2:
+                    unsendable.append((j, 0))
+                    j += 1
+                    continue
                 data = (<tuple>entry)[1]
                 if type(data) is not bytes or not self._parse((<tuple>entry)[0]):
                     unsendable.append((j, 0))

@@ -85,7 +85,11 @@ class Sender:
         sent_bytes = 0
         last_address: Any = None
         for index in range(start, len(queue)):
-            address, data = queue[index]
+            entry = queue[index]
+            if type(entry) is not tuple or len(entry) != 2:
+                failures.append((index, 0))
+                continue
+            address, data = entry
             if type(data) is not bytes or (address is not last_address and not sendable(family, address)):
                 failures.append((index, 0))
                 continue

@@ -111,10 +111,10 @@ def test_unsendable_entries_are_reported_not_resolved(udpio: ModuleType, sockets
     queue: list[Any] = [(good, b"first"), (("localhost", good[1]), b"name"), (("::1", good[1]), b"v6 on v4"),
                         (("127.0.0.1", 70_000), b"port"), (("127.0.0.1",), b"short"), (good, bytearray(b"ba")),
                         ((b"127.0.0.1", good[1]), b"bytes host"), (("127.0.0.1", "80"), b"str port"),
-                        (good, b"last")]
+                        [good, b"list entry"], (good, b"three", 3), (good, b"last")]
     done, error, sent_bytes, failures = udpio.Sender(a).send(queue, 0)
     assert (done, error, sent_bytes) == (len(queue), 0, len(b"first") + len(b"last"))
-    assert failures == [(index, 0) for index in range(1, 8)]
+    assert failures == [(index, 0) for index in range(1, 10)]
     assert [data for _, data in drain_all(udpio.Receiver(b, UDPv4Address), 2)] == [b"first", b"last"]
 
 
