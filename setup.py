@@ -1,12 +1,13 @@
 """Declares the Cython extensions; metadata lives in pyproject.toml.
 
-Convention: every ``ipv8fast/_<name>_c.pyx`` becomes the extension ``ipv8fast._<name>_c`` and is built
-together with the plain C files ``csrc/<name>*.c``. If Cython or a C compiler is missing, or
+Convention: every ``ipv8fast/_core/<name>_c.pyx`` becomes the extension ``ipv8fast._core.<name>_c`` and is
+built together with the plain C files ``csrc/<name>*.c``. If Cython or a C compiler is missing, or
 ``IPV8FAST_NO_EXTENSIONS`` is set, the install still succeeds with the pure-Python twins.
 """
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import sys
 
@@ -14,18 +15,30 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NO_EXTENSIONS = os.environ.get("IPV8FAST_NO_EXTENSIONS", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _environment():  # type: ignore[no-untyped-def]
+    """ipv8fast's own flag parser, loaded from its file (the package cannot be imported before it is built)."""
+    spec = importlib.util.spec_from_file_location("_ipv8fast_environment",
+                                                  os.path.join(HERE, "ipv8fast", "_core", "environment.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NO_EXTENSIONS = _environment().flag("IPV8FAST_NO_EXTENSIONS")
 
 
 def find_extensions() -> list[Extension]:
     extensions = []
-    for pyx in sorted(glob.glob(os.path.join("ipv8fast", "_*_c.pyx"))):
+    for pyx in sorted(glob.glob(os.path.join("ipv8fast", "_core", "*_c.pyx"))):
         module = os.path.splitext(os.path.basename(pyx))[0]
-        stem = module[1:-2]
+        stem = module[:-2]
         c_sources = sorted(glob.glob(os.path.join("csrc", f"{stem}*.c")))
         extensions.append(
             Extension(
-                f"ipv8fast.{module}",
+                f"ipv8fast._core.{module}",
                 [pyx, *c_sources],
                 include_dirs=["csrc"],
                 extra_compile_args=[] if sys.platform == "win32" else ["-O3", "-g0"],

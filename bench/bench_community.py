@@ -177,7 +177,7 @@ async def run_all(n: int, repeat: int) -> tuple[dict[str, dict[str, float]], lis
 def sign_verify_limit(n: int) -> float:
     """Ed25519 sign + verify per second with the fastest primitives installed (ipv8fast's active backend)
     in a tight loop: best of 3 passes of ``n // 3``."""
-    from ipv8fast import _ed25519
+    from ipv8fast._core import signing as _ed25519
 
     seed = os.urandom(32)
     sign = _ed25519.ACTIVE.make_signer(seed)
@@ -207,7 +207,8 @@ def main() -> None:
     asyncio.set_event_loop(loop)
     results, limits = loop.run_until_complete(run_all(n, repeat))
     limit = statistics.median(limits)
-    from ipv8fast import _ed25519, _twins
+    from ipv8fast._core import signing as _ed25519
+    from ipv8fast._core import twins as _twins
 
     caller = "from C" if _twins.ACTIVE.get("ed25519") and _ed25519.BACKEND == "libsodium" else "from Python"
     print(f"Ed25519 sign+verify limit here ({_ed25519.BACKEND}, {caller}): {limit:,.0f}/s "

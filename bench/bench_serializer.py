@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from ipv8fast import _twins
+from ipv8fast._core import twins as _twins
 
 SMALL = (["I", "I"], ["a", "b"], (1, 2))
 MIXED = (["H", "Q", "20s", "varlenH", "?", "ipv4", "varlenH-list"], ["a", "b", "c", "d", "e", "f", "g"],
@@ -30,7 +30,7 @@ def _implementation(impl: str) -> tuple[Any, Callable, Any]:
     from ipv8fast import VariablePayload, vp_compile
 
     twin = {"ipv8fast": "serializer_c", "ipv8fast-pure": "serializer_py"}[impl]
-    module = __import__(f"ipv8fast._{twin}", fromlist=["Serializer"])
+    module = __import__(f"ipv8fast._core.{twin}", fromlist=["Serializer"])
     return VariablePayload, vp_compile, module.Serializer()
 
 

@@ -16,7 +16,8 @@ from itertools import islice
 from random import choice, random
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import _twins
+from ._core import receive as _receive
+from ._core.wire import MESSAGE_ID_OFFSET
 from .addresses import UDPv4Address, UDPv4LANAddress, UDPv6Address
 from .endpoint import FAST_ADDR_TO_INTERFACE, INTERFACES
 from .lazy import EZPackOverlay, lazy_wrapper, lazy_wrapper_unsigned
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MAX_PEERS", "Community", "CommunitySettings", "EZPackOverlay"]
 
 DEFAULT_MAX_PEERS = 30
-_receive = _twins.load("receive")
 
 _NO_ADDRESS = ("0.0.0.0", 0)
 _UNUSED_REQUEST_FLAGS = {"connection_type_0": 0, "connection_type_1": 0, "supports_new_style": 0, "dflag1": 0,
@@ -144,7 +144,7 @@ class Community(EZPackOverlay):
         self.drops["deprecated"] += 1
         if self._may_warn():
             self.logger.warning("Received deprecated message: %s from (%s, %d)",
-                                self.deprecated_message_names[data[22]], *source_address)
+                                self.deprecated_message_names[data[MESSAGE_ID_OFFSET]], *source_address)
 
     # --- bootstrapping ---
 

@@ -21,6 +21,8 @@ import sys
 import types
 from typing import Any, Sequence
 
+from ._core.environment import text
+
 __all__ = ["ALIASES", "OUT_OF_SCOPE", "install", "main", "uninstall"]
 
 #: py-ipv8 module path -> ipv8fast modules its names come from (first match wins).
@@ -34,7 +36,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "ipv8.keyvault.crypto": ("ipv8fast.keys",),
     "ipv8.keyvault.private.openssl": ("ipv8fast.keys",),
     "ipv8.keyvault.public.openssl": ("ipv8fast.keys",),
-    "ipv8.messaging.serialization": ("ipv8fast.serialization", "ipv8fast._packers", "ipv8fast._serializable"),
+    "ipv8.messaging.serialization": ("ipv8fast.serialization", "ipv8fast._core.packers", "ipv8fast._core.serializable"),
     "ipv8.messaging.lazy_payload": ("ipv8fast.payload",),
     "ipv8.messaging.payload_dataclass": ("ipv8fast.payload",),
     "ipv8.messaging.payload": ("ipv8fast.messages", "ipv8fast.serialization"),
@@ -47,7 +49,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "ipv8.messaging.interfaces.lan_addresses.interfaces": ("ipv8fast.lan_addresses",),
     "ipv8.messaging.interfaces.lan_addresses.addressprovider": ("ipv8fast.lan_addresses",),
     "ipv8.overlay": ("ipv8fast.overlay",),
-    "ipv8.lazy_community": ("ipv8fast.lazy", "ipv8fast._packet_errors"),
+    "ipv8.lazy_community": ("ipv8fast.lazy", "ipv8fast._core.packet_errors"),
     "ipv8.community": ("ipv8fast.community",),
     "ipv8.peerdiscovery.network": ("ipv8fast.network",),
     "ipv8.peerdiscovery.discovery": ("ipv8fast.discovery",),
@@ -133,11 +135,11 @@ _FINDER = _Finder()
 def _apply_bootstrap_override() -> None:
     from . import configuration
 
-    ip = os.environ.get("IPV8FAST_INTERFACE_IP", "").strip()
+    ip = text("IPV8FAST_INTERFACE_IP")
     if ip:
         for interface in configuration.default["interfaces"]:
             interface["ip"] = ip
-    value = os.environ.get("IPV8FAST_BOOTSTRAP", "").strip()
+    value = text("IPV8FAST_BOOTSTRAP")
     if not value:
         return
 

@@ -10,8 +10,8 @@ from random import choice
 from time import time
 from typing import Any, Sequence
 
-from ._packet_errors import PacketDecodingError
-from ._serializable import PackError
+from ._core.packet_errors import PacketDecodingError
+from ._core.serializable import PackError
 from .community import Community, CommunitySettings
 from .discovery import DiscoveryStrategy, RandomChurn
 from .discovery_payloads import (

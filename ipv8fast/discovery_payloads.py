@@ -4,7 +4,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from ._serializable import Payload
+from ._core.serializable import Payload
 from .messages import IntroductionRequestPayload, decode_connection_type, encode_connection_type
 
 _ID_AND_COUNT = struct.Struct(">20sI")

@@ -22,8 +22,11 @@ import threading
 import time
 from typing import Any, Awaitable, Iterable, Union
 
-from . import _twins
-from ._udpio_py import sendable
+from ._core import receive as _receive
+from ._core import udpio as _udpio
+from ._core.environment import flag
+from ._core.udpio_py import sendable
+from ._core.wire import MESSAGE_ID_OFFSET, PREFIX_LENGTH
 from .addresses import DomainAddress, UDPv4Address, UDPv4LANAddress, UDPv6Address
 from .lan_addresses import get_lan_addresses
 
@@ -37,12 +40,9 @@ Address = Union[UDPv4Address, UDPv4LANAddress, UDPv6Address, DomainAddress, tupl
 SocketOption = tuple[int, int, int]
 
 _new_v4 = tuple.__new__
-_udpio = _twins.load("udpio")
-_receive = _twins.load("receive")
 
 #: Read and write in batches where the loop can watch the socket (``IPV8FAST_UDP_BATCHING=0``: never).
-BATCHED_IO: bool = _udpio.AVAILABLE and os.environ.get("IPV8FAST_UDP_BATCHING", "1").strip().lower() not in (
-    "0", "false", "no")
+BATCHED_IO: bool = _udpio.AVAILABLE and flag("IPV8FAST_UDP_BATCHING", default=True)
 #: datagrams read per readable event before other callbacks get their turn
 RECEIVE_BUDGET = 1024
 #: queued datagrams that trigger an immediate flush
@@ -91,7 +91,7 @@ class IllegalDestination(Exception):
 class Endpoint(metaclass=abc.ABCMeta):
     """Sends datagrams and hands received ones to listeners, by 22-byte prefix when one is registered."""
 
-    def __init__(self, prefixlen: int = 22) -> None:
+    def __init__(self, prefixlen: int = PREFIX_LENGTH) -> None:
         self._logger = logging.getLogger(type(self).__name__)
         self._listeners: list[EndpointListener] = []
         self._prefix_map: dict[bytes, list[EndpointListener]] = {}
@@ -636,15 +636,15 @@ class StatisticsEndpoint(Endpoint, EndpointListener):
 
     def send(self, socket_address: Any, packet: bytes) -> None:
         self.endpoint.send(socket_address, packet)
-        prefix = packet[:22]
-        if prefix in self.statistics and len(packet) > 22:
-            self.add_sent_stat(prefix, packet[22], len(packet))
+        prefix = packet[:PREFIX_LENGTH]
+        if prefix in self.statistics and len(packet) > MESSAGE_ID_OFFSET:
+            self.add_sent_stat(prefix, packet[MESSAGE_ID_OFFSET], len(packet))
 
     def on_packet(self, packet: tuple[Any, bytes]) -> None:
         data = packet[1]
-        prefix = data[:22]
-        if prefix in self.statistics and len(data) > 22:
-            self.add_received_stat(prefix, data[22], len(data))
+        prefix = data[:PREFIX_LENGTH]
+        if prefix in self.statistics and len(data) > MESSAGE_ID_OFFSET:
+            self.add_received_stat(prefix, data[MESSAGE_ID_OFFSET], len(data))
 
     def enable_community_statistics(self, community_prefix: bytes, enabled: bool) -> None:
         if enabled:

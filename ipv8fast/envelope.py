@@ -1,20 +1,13 @@
 """The datagram envelope: ``prefix(22) ‖ message id ‖ [auth block] ‖ payloads ‖ [signature]`` (wire.md §1).
 
-The parsing and joining helpers run on the active serializer twin; signing itself belongs to the keys.
+The parsing and joining helpers run on the active envelope twin; signing itself belongs to the keys.
 """
 from __future__ import annotations
 
-from . import _twins
+from ._core.envelope import join_packet, read_auth, split_header, split_signature
+from ._core.wire import PREFIX_LENGTH
 
-_engine = _twins.load("serializer")
-
-PREFIX_LENGTH: int = _engine.PREFIX_LENGTH
 DEFAULT_VERSION = b"\x02"
-
-split_header = _engine.split_header
-read_auth = _engine.read_auth
-split_signature = _engine.split_signature
-join_packet = _engine.join_packet
 
 
 def make_prefix(community_id: bytes, version: bytes = DEFAULT_VERSION) -> bytes:

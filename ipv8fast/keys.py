@@ -3,7 +3,7 @@
 
 * ``"curve25519"`` (the default): a dual key, X25519 for Diffie-Hellman plus Ed25519 for signatures, serialized
   as ``b"LibNaCLSK:" + x25519_secret + ed25519_seed`` / ``b"LibNaCLPK:" + x25519_public + ed25519_public``.
-* ``"very-low"`` ... ``"high"``: binary-curve EC keys (DER), handled by :mod:`ipv8fast._libcrypto`.
+* ``"very-low"`` ... ``"high"``: binary-curve EC keys (DER), handled by :mod:`ipv8fast._core.libcrypto`.
 
 Public keys are parsed once and kept in a bounded LRU cache keyed by their bytes
 (:data:`public_key_cache`), so the receive path never re-parses a known peer's key; :func:`verify` is the
@@ -24,8 +24,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from . import _ed25519, _libcrypto
-from ._libcrypto import LegacyCurveUnavailable
+from ._core import libcrypto as _libcrypto
+from ._core import signing as _signing
+from ._core.libcrypto import LegacyCurveUnavailable
 
 __all__ = [
     "ECCrypto", "Key", "LIBNACL_PK_MAGIC", "LIBNACL_SK_MAGIC", "LegacyCurveUnavailable", "LibNaCLPK", "LibNaCLSK",
@@ -246,7 +247,7 @@ class LibNaCLPK(OpenSSLPK):
         self._bin = LIBNACL_PK_MAGIC + x25519_public + ed25519_public
         self._mid = _sha1(self._bin)
         self._vk = Ed25519PublicKey.from_public_bytes(ed25519_public)
-        self._verify = _ed25519.make_verifier(ed25519_public)
+        self._verify = _signing.make_verifier(ed25519_public)
 
     @classmethod
     def from_parts(cls, x25519_public: bytes, ed25519_public: bytes) -> LibNaCLPK:
@@ -302,7 +303,7 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
         self._mid = self._pub._mid
         self._vk = self._pub._vk
         self._verify = self._pub._verify
-        self._sign = _ed25519.make_signer(ed25519_seed)
+        self._sign = _signing.make_signer(ed25519_seed)
 
     @classmethod
     def from_parts(cls, x25519_secret: bytes, ed25519_seed: bytes) -> LibNaCLSK:  # type: ignore[override]

@@ -14,8 +14,10 @@ from abc import ABC, abstractmethod
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import _twins
-from ._packet_errors import BadKeyError, PacketDecodingError
+from ._core import receive as _receive
+from ._core import send as _send
+from ._core.packet_errors import BadKeyError, PacketDecodingError
+from ._core.wire import PAYLOAD_OFFSET, PREFIX_LENGTH, SIGNED, SIGNED_WITH_DATA, UNSIGNED, UNSIGNED_WITH_DATA
 from .keys import default_eccrypto
 from .messages import BinMemberAuthenticationPayload, GlobalTimeDistributionPayload
 from .overlay import Overlay
@@ -26,13 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["BadKeyError", "EZPackOverlay", "PacketDecodingError", "cache_retrieval_failed", "lazy_wrapper",
            "lazy_wrapper_unsigned", "lazy_wrapper_unsigned_wd", "lazy_wrapper_wd", "retrieve_cache"]
 
-_receive = _twins.load("receive")
-_send = _twins.load("send")
 open_signed = _receive.open_signed
 open_unsigned = _receive.open_unsigned
 _peer_for = _receive.peer_for
-# what the compiled dispatcher needs to do a wrapper's work itself: see _receive_c._call
-_SIGNED, _SIGNED_WITH_DATA, _UNSIGNED, _UNSIGNED_WITH_DATA = range(4)
 
 
 def _mark(wrapper: Callable, kind: int, payloads: tuple, func: Callable) -> Callable:
@@ -82,7 +80,7 @@ def lazy_wrapper(*payloads: type) -> Callable[[Callable], Callable]:
             key_bin, unpacked = open_signed(self.serializer, payloads, data)
             return func(self, _peer_for(self, key_bin, source_address), *unpacked)
 
-        return _mark(wrapper, _SIGNED, payloads, func)
+        return _mark(wrapper, SIGNED, payloads, func)
 
     return decorator
 
@@ -96,7 +94,7 @@ def lazy_wrapper_wd(*payloads: type) -> Callable[[Callable], Callable]:
             key_bin, unpacked = open_signed(self.serializer, payloads, data)
             return func(self, _peer_for(self, key_bin, source_address), *unpacked, data)
 
-        return _mark(wrapper, _SIGNED_WITH_DATA, payloads, func)
+        return _mark(wrapper, SIGNED_WITH_DATA, payloads, func)
 
     return decorator
 
@@ -109,7 +107,7 @@ def lazy_wrapper_unsigned(*payloads: type) -> Callable[[Callable], Callable]:
         def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
             return func(self, source_address, *open_unsigned(self.serializer, payloads, data))
 
-        return _mark(wrapper, _UNSIGNED, payloads, func)
+        return _mark(wrapper, UNSIGNED, payloads, func)
 
     return decorator
 
@@ -122,7 +120,7 @@ def lazy_wrapper_unsigned_wd(*payloads: type) -> Callable[[Callable], Callable]:
         def wrapper(self: Any, source_address: Any, data: bytes) -> Any:
             return func(self, source_address, *open_unsigned(self.serializer, payloads, data), data=data)
 
-        return _mark(wrapper, _UNSIGNED_WITH_DATA, payloads, func)
+        return _mark(wrapper, UNSIGNED_WITH_DATA, payloads, func)
 
     return decorator
 
@@ -151,7 +149,7 @@ class EZPackOverlay(Overlay, ABC):
         return packet
 
     def _verify_signature(self, auth: Any, data: bytes) -> tuple[bool, bytes]:
-        """``(valid, data without auth block and signature, payloads still at offset 23)``."""
+        """``(valid, data without auth block and signature, payloads still at ``PAYLOAD_OFFSET``)``."""
         public_key = default_eccrypto.key_from_public_bin(auth.public_key_bin)
         length = public_key.get_signature_length()
         remainder = data[2 + len(auth.public_key_bin):-length]
@@ -160,19 +158,19 @@ class EZPackOverlay(Overlay, ABC):
 
     def _ez_unpack_auth(self, payload_class: type, data: bytes) -> tuple[Any, Any, Any]:
         """``(auth, dist, payload)`` of ``[auth][dist][payload][sig]``; PacketDecodingError if unsigned."""
-        auth, _ = self.serializer.unpack_serializable(BinMemberAuthenticationPayload, data, 23)
+        auth, _ = self.serializer.unpack_serializable(BinMemberAuthenticationPayload, data, PAYLOAD_OFFSET)
         valid, remainder = self._verify_signature(auth, data)
         dist, payload = self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class],
-                                                                 remainder, 23)
+                                                                 remainder, PAYLOAD_OFFSET)
         if not valid:
             raise PacketDecodingError(f"Incoming packet {payload_class.__name__} has an invalid signature")
         return auth, dist, payload
 
     def _ez_unpack_noauth(self, payload_class: type, data: bytes, global_time: bool = True) -> Any:
-        """``(dist, payload)`` from offset 23, or just the payload without ``global_time``."""
+        """``(dist, payload)`` from ``PAYLOAD_OFFSET``, or just the payload without ``global_time``."""
         if global_time:
-            return self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class], data, 23)
-        return self.serializer.unpack_serializable_list([payload_class], data, 23)[0]
+            return self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class], data, PAYLOAD_OFFSET)
+        return self.serializer.unpack_serializable_list([payload_class], data, PAYLOAD_OFFSET)[0]
 
 
 _send.set_default_ez_pack(EZPackOverlay._ez_pack)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._serializable import Payload
+from ._core.serializable import Payload
 from .payload import VariablePayload, VariablePayloadWID, vp_compile
 
 _CONNECTION_BITS = {"public": (1, 0), "symmetric-NAT": (1, 1)}

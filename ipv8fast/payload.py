@@ -14,7 +14,7 @@ import keyword
 import typing
 from typing import Any, Callable, TypeVar
 
-from ._serializable import Layout, Payload, Serializable
+from ._core.serializable import Layout, Payload, Serializable
 
 __all__ = ["VariablePayload", "VariablePayloadWID", "vp_compile", "DataClassPayload", "DataClassPayloadWID",
            "type_from_format", "type_map", "convert_to_payload"]

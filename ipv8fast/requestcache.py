@@ -22,15 +22,14 @@ from asyncio import Future
 from contextlib import contextmanager
 from typing import Any, ClassVar, Hashable, Iterator, Protocol
 
-from . import _twins
+from ._core import identifiers as _identifiers
+from ._core import timerwheel as _timerwheel
 from .taskmanager import TaskManager
 from .util import succeed
 
 __all__ = ["NumberCache", "RandomNumberCache", "CacheWithName", "NumberCacheWithName",
            "RandomNumberCacheWithName", "RequestCache"]
 
-_timerwheel = _twins.load("timerwheel")
-_identifiers = _twins.load("identifiers")
 
 #: Random draws tried before a prefix gets an identifier pool (py-ipv8 makes 1000, then gives up).
 _QUICK_DRAWS = 8

@@ -1,30 +1,27 @@
 """py-ipv8's ``ipv8.messaging.serialization`` API on the active serializer twin.
 
 ``Serializer``, ``default_serializer`` and the built-in packer classes come from the compiled twin
-``_serializer_c`` unless ``IPV8FAST_NO_EXTENSIONS`` is set (then from ``_serializer_py``).
+``_core.serializer_c`` unless ``IPV8FAST_NO_EXTENSIONS`` is set (then from ``_core.serializer_py``).
 """
 from __future__ import annotations
 
 from typing import Union
 
-from . import _twins
-from ._serializable import PackError, Packer, Payload, Serializable
+from ._core.serializer import PACKERS as _PACKERS
+from ._core.serializer import Serializer, default_serializer
+from ._core.serializable import PackError, Packer, Payload, Serializable
 from .addresses import ADDRESS_TYPE_DOMAIN_NAME, ADDRESS_TYPE_IPV4, ADDRESS_TYPE_IPV6
 
-_engine = _twins.load("serializer")
-
-Serializer = _engine.Serializer
-default_serializer = _engine.default_serializer
-DefaultStruct = _engine.PACKERS.DefaultStruct
-Bits = _engine.PACKERS.Bits
-Raw = _engine.PACKERS.Raw
-VarLen = _engine.PACKERS.VarLen
-VarLenUtf8 = _engine.PACKERS.VarLenUtf8
-IPv4 = _engine.PACKERS.IPv4
-Address = _engine.PACKERS.Address
-ListOf = _engine.PACKERS.ListOf
-DefaultArray = _engine.PACKERS.DefaultArray
-NestedPayload = _engine.PACKERS.NestedPayload
+DefaultStruct = _PACKERS.DefaultStruct
+Bits = _PACKERS.Bits
+Raw = _PACKERS.Raw
+VarLen = _PACKERS.VarLen
+VarLenUtf8 = _PACKERS.VarLenUtf8
+IPv4 = _PACKERS.IPv4
+Address = _PACKERS.Address
+ListOf = _PACKERS.ListOf
+DefaultArray = _PACKERS.DefaultArray
+NestedPayload = _PACKERS.NestedPayload
 
 FormatListType = Union[str, type, list]
 

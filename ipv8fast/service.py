@@ -22,7 +22,7 @@ from .community import Community
 from .configuration import validate_configuration
 from .discovery import DiscoveryStrategy, EdgeWalk, RandomWalk
 from .discovery_community import DiscoveryCommunity
-from .dispatch import StrategyDispatcher, StrategyTicker
+from .strategy_scheduler import StrategyScheduler, StrategyTicker
 from .endpoint import DispatcherEndpoint, Endpoint, StatisticsEndpoint, UDPEndpoint
 from .keys import default_eccrypto
 from .network import Network
@@ -79,7 +79,7 @@ def _make_endpoint(configuration: dict[str, Any]) -> Endpoint:
 
 
 class IPv8:
-    """One IPv8 node: endpoint, keys, network, overlays and the strategy dispatcher that drives them."""
+    """One IPv8 node: endpoint, keys, network, overlays and the strategy scheduler that drives them."""
 
     def __init__(self, configuration: dict[str, Any], endpoint_override: Endpoint | None = None,
                  enable_statistics: bool = False, extra_communities: dict[str, type[Overlay]] | None = None) -> None:
@@ -96,7 +96,7 @@ class IPv8:
         self.keys: dict[str, Peer] = _load_keys(configuration["keys"])
 
         self.overlay_lock = threading.RLock()
-        self.dispatcher = StrategyDispatcher(configuration["walker_interval"])
+        self.scheduler = StrategyScheduler(configuration["walker_interval"])
         self.overlays: list[Overlay] = []
         self.on_start: list[tuple[Any, tuple]] = []
         for block in configuration["overlays"]:
@@ -123,7 +123,7 @@ class IPv8:
                                               and issubclass(strategy_class, DiscoveryStrategy)):
                 raise RuntimeError(f"overlays[{name}].walkers: strategy {walker['strategy']!r} is not a "
                                    f"DiscoveryStrategy known to IPv8 or to {name}.get_available_strategies()")
-            self.dispatcher.add(overlay, strategy_class(overlay, **walker["init"]), walker["peers"])
+            self.scheduler.add(overlay, strategy_class(overlay, **walker["init"]), walker["peers"])
         for entry in block["on_start"]:
             self.on_start.append((getattr(overlay, entry[0]), tuple(entry[1:])))
         for definition in block["bootstrappers"]:
@@ -138,20 +138,20 @@ class IPv8:
 
     @property
     def strategies(self) -> list:
-        """The live ``(strategy, target_peers)`` list of the dispatcher (py-ipv8's ``IPv8.strategies``)."""
-        return self.dispatcher.strategies
+        """The live ``(strategy, target_peers)`` list of the scheduler (py-ipv8's ``IPv8.strategies``)."""
+        return self.scheduler.strategies
 
     @strategies.setter
     def strategies(self, value: list) -> None:
-        self.dispatcher.strategies = value
+        self.scheduler.strategies = value
 
     @property
     def walk_interval(self) -> float:
-        return self.dispatcher.walk_interval
+        return self.scheduler.walk_interval
 
     @walk_interval.setter
     def walk_interval(self, value: float) -> None:
-        self.dispatcher.walk_interval = value
+        self.scheduler.walk_interval = value
 
     # --- lifecycle ---
 
@@ -159,27 +159,27 @@ class IPv8:
         """Open the endpoint, run the ``on_start`` calls (concurrently), start walking."""
         await maybe_coroutine(self.endpoint.open)
         await asyncio.gather(*(maybe_coroutine(method, *args) for method, args in self.on_start))
-        self._ticker = StrategyTicker(self.dispatcher, ready=self.endpoint.is_open)
+        self._ticker = StrategyTicker(self.scheduler, ready=self.endpoint.is_open)
         self.state_machine_task = self._ticker.start()
 
     async def on_tick(self) -> None:
         """Run one full pass of the strategies now (without pauses), if the endpoint is open."""
         if self.endpoint.is_open():
             with self.overlay_lock:
-                self.dispatcher.tick()
+                self.scheduler.tick()
 
     def add_strategy(self, overlay: Overlay, strategy: DiscoveryStrategy, target_peers: int) -> None:
         """Step ``strategy`` while ``overlay`` has fewer than ``target_peers`` peers (-1: always)."""
         with self.overlay_lock:
             if overlay not in self.overlays:
                 self.overlays.append(overlay)
-            self.dispatcher.add(overlay, strategy, target_peers)
+            self.scheduler.add(overlay, strategy, target_peers)
 
     def unload_overlay(self, instance: Overlay) -> Any:
         """Forget ``instance`` and its strategies now; returns the awaitable of its unload."""
         with self.overlay_lock:
             self.overlays = [overlay for overlay in self.overlays if overlay is not instance]
-            self.dispatcher.remove_overlay(instance)
+            self.scheduler.remove_overlay(instance)
         return maybe_coroutine(instance.unload)
 
     def get_overlay(self, overlay_cls: type[OverlayT]) -> OverlayT | None:

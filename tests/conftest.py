@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ipv8fast import _twins
+from ipv8fast._core import twins
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -22,15 +21,21 @@ def load_vectors(name: str) -> dict[str, Any]:
         return json.load(handle)
 
 
+# --- the twins: a test module says ``pytestmark = pytest.mark.twin_of("serializer")`` and takes ``twin`` ------
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "twin_of(name): the `twin` fixture yields each twin of ipv8fast._core.<name>")
+
+
 def twin_params(name: str) -> list[Any]:
-    """pytest params for both twins of ``ipv8fast._<name>_{c,py}``; the compiled one is skipped when it
-    was not built or IPV8FAST_NO_EXTENSIONS is set."""
+    """pytest params for both twins of ``ipv8fast._core.<name>_{c,py}``; the compiled one is skipped while
+    IPV8FAST_NO_EXTENSIONS is set (and when it is not built, unless IPV8FAST_REQUIRE_EXTENSIONS is set)."""
     params = []
     for suffix in ("c", "py"):
         marks = []
-        if suffix == "c" and _twins.NO_EXTENSIONS:
+        if suffix == "c" and twins.NO_EXTENSIONS:
             marks.append(pytest.mark.skip(reason="IPV8FAST_NO_EXTENSIONS is set"))
-        params.append(pytest.param(f"ipv8fast._{name}_{suffix}", id=suffix, marks=marks))
+        params.append(pytest.param(f"ipv8fast._core.{name}_{suffix}", id=suffix, marks=marks))
     return params
 
 
@@ -40,9 +45,22 @@ def import_twin(dotted: str) -> ModuleType:
     try:
         return importlib.import_module(dotted)
     except ImportError as exc:
-        if os.environ.get("IPV8FAST_REQUIRE_EXTENSIONS"):
+        if twins.REQUIRE_EXTENSIONS:
             raise
         pytest.skip(f"{dotted} is not built: {exc}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "twin" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("twin_of")
+        assert marker is not None, f"{metafunc.definition.nodeid} takes `twin` but has no twin_of marker"
+        metafunc.parametrize("twin", twin_params(marker.args[0]), indirect=True)
+
+
+@pytest.fixture
+def twin(request: pytest.FixtureRequest) -> ModuleType:
+    """One twin (compiled, then pure) of the module named by the test's ``twin_of`` marker."""
+    return import_twin(request.param)
 
 
 # --- the receive and send paths of every Community, on either twin -------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 
 def test_main_entry_point_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    from ipv8fast.__main__ import main
+    from ipv8fast.cli import main
 
     assert main([]) == 0
     assert "unpacked: number=7" in capsys.readouterr().out
@@ -32,7 +32,7 @@ def test_demo_runs_and_reports_ok() -> None:
 
 
 def test_demo_rejects_bad_options() -> None:
-    from ipv8fast.demo import main
+    from ipv8fast.cli.demo import main
 
     with pytest.raises(SystemExit):
         main(["--peers", "1"])

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
-from ipv8fast import _ed25519, _twins
+from ipv8fast._core import signing as _ed25519
+from ipv8fast._core import twins as _twins
 
 pytestmark = pytest.mark.skipif(_ed25519.LIBSODIUM is None, reason="PyNaCl is not installed")
 # OpenSSL, and libsodium on both twins (from C, and through PyNaCl's bindings)
@@ -58,7 +59,7 @@ def test_compiled_twin_is_used_with_libsodium() -> None:
     compiled = [module for module in _twins.both("ed25519") if module.__name__.endswith("_c")]
     if not compiled:
         if os.environ.get("IPV8FAST_REQUIRE_EXTENSIONS"):
-            raise AssertionError("ipv8fast._ed25519_c is not built")
+            raise AssertionError("ipv8fast._core.ed25519_c is not built")
         pytest.skip("not built")
     assert compiled[0].AVAILABLE, "PyNaCl's libsodium could not be reached from C"
     assert _ed25519.make_signer is compiled[0].make_signer

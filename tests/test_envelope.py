@@ -4,17 +4,16 @@ from __future__ import annotations
 from types import ModuleType
 
 import pytest
-from conftest import import_twin, load_vectors, twin_params
+from conftest import load_vectors
 
 from ipv8fast import PackError
 from ipv8fast.envelope import make_prefix
 
+pytestmark = pytest.mark.twin_of("envelope")
+
 PACKETS = load_vectors("packets")
 
 
-@pytest.fixture(params=twin_params("serializer"))
-def twin(request: pytest.FixtureRequest) -> ModuleType:
-    return import_twin(request.param)
 
 
 def _parts(packet: dict) -> dict[str, bytes]:

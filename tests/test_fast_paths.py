@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from _endpoints import MemoryEndpoint
 from _loop import LoopHarness
-from conftest import import_twin, twin_params
+from ipv8fast._core import twins
+from ipv8fast.envelope import join_packet
+from ipv8fast.serialization import PackError
 from payload_classes import Inner, Simple
 
 from ipv8fast import lazy
@@ -168,10 +170,10 @@ def test_dispatch_twins_agree(loop: LoopHarness, receive_twin: ModuleType, monke
 
 def test_both_receive_twins_see_the_same(loop: LoopHarness, monkeypatch: pytest.MonkeyPatch) -> None:
     outcomes = []
-    for param in twin_params("receive"):
-        if param.marks:
-            pytest.skip("the compiled twin is not in use")
-        twin = import_twin(param.values[0])
+    pair = twins.both("receive")
+    if len(pair) < 2:
+        pytest.skip("the compiled twin is not in use")
+    for twin in pair:
         with monkeypatch.context() as patch:
             patch.setattr(Community, "on_packet", twin.dispatch)
             patch.setattr(lazy, "_peer_for", twin.peer_for)
@@ -221,16 +223,15 @@ def test_send_overrides_are_honoured(loop: LoopHarness, send_twin: ModuleType) -
     assert other.endpoint.sent == [(("127.0.0.1", 9), b"own:\x14")]
 
 
-@pytest.mark.parametrize("twin_name", twin_params("serializer"))
-def test_pack_packet(twin_name: str) -> None:
-    engine = import_twin(twin_name)
-    serializer = engine.Serializer()
+@pytest.mark.twin_of("serializer")
+def test_pack_packet(twin: ModuleType) -> None:
+    serializer = twin.Serializer()
     prefix = b"\x00\x02" + bytes(range(20))
     payloads = [Inner(1, "x"), Simple(2, 3, b"yz")]
     body = serializer.pack_serializable_list(payloads)
-    assert serializer.pack_packet(prefix, 9, payloads) == engine.join_packet(prefix, 9, body)
-    assert serializer.pack_packet(prefix, 9, payloads, b"KEY") == engine.join_packet(prefix, 9, body, b"KEY")
+    assert serializer.pack_packet(prefix, 9, payloads) == join_packet(prefix, 9, body)
+    assert serializer.pack_packet(prefix, 9, payloads, b"KEY") == join_packet(prefix, 9, body, b"KEY")
     assert serializer.pack_packet(bytearray(prefix), 0, []) == prefix + b"\x00"
     for bad in ((prefix[:-1], 9), (prefix, 256), (prefix, -1)):
-        with pytest.raises(engine.PackError if hasattr(engine, "PackError") else Exception):
+        with pytest.raises(PackError):
             serializer.pack_packet(bad[0], bad[1], payloads)

@@ -6,26 +6,26 @@ import time
 from types import ModuleType
 
 import pytest
-from conftest import import_twin, twin_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ipv8fast._core import twins
 
-@pytest.fixture(params=twin_params("identifiers"))
-def ids(request: pytest.FixtureRequest) -> ModuleType:
-    return import_twin(request.param)
+from ipv8fast._core.limits import MAX_POOL_SIZE
 
-
-def test_same_public_names(ids: ModuleType) -> None:
-    from ipv8fast import _identifiers_py
-
-    for name in _identifiers_py.__all__:
-        assert hasattr(ids, name)
-    assert ids.EXHAUSTED_MESSAGE == "Could not find a number that isn't in use"
+pytestmark = pytest.mark.twin_of("identifiers")
 
 
-def test_claim_release_contains(ids: ModuleType) -> None:
-    pool = ids.IdentifierPool(10, [3, 4, 4])
+
+
+def test_exhausted_message_is_py_ipv8s() -> None:
+    from ipv8fast._core import identifiers
+
+    assert identifiers.EXHAUSTED_MESSAGE == "Could not find a number that isn't in use"
+
+
+def test_claim_release_contains(twin: ModuleType) -> None:
+    pool = twin.IdentifierPool(10, [3, 4, 4])
     assert pool.size == 10 and pool.free == 8
     assert 3 in pool and 5 not in pool and 42 not in pool and "x" not in pool
     assert pool.claim(5) is True and pool.claim(5) is False
@@ -34,8 +34,8 @@ def test_claim_release_contains(ids: ModuleType) -> None:
     assert pool.free == 8
 
 
-def test_pick_is_unclaimed_and_exhaustion(ids: ModuleType) -> None:
-    pool = ids.IdentifierPool(100)
+def test_pick_is_unclaimed_and_exhaustion(twin: ModuleType) -> None:
+    pool = twin.IdentifierPool(100)
     rng = random.Random(1)
     seen = set()
     for _ in range(100):
@@ -50,19 +50,19 @@ def test_pick_is_unclaimed_and_exhaustion(ids: ModuleType) -> None:
     assert pool.pick(0.0) == 42 and pool.pick(0.999999) == 42
 
 
-def test_pick_is_reproducible_and_bounded(ids: ModuleType) -> None:
-    pool = ids.IdentifierPool(65536)
+def test_pick_is_reproducible_and_bounded(twin: ModuleType) -> None:
+    pool = twin.IdentifierPool(65536)
     assert pool.pick(0.0) == 0 and pool.pick(1.0) == 65535 and pool.pick(-0.5) == 0
 
 
-def test_bad_size(ids: ModuleType) -> None:
-    for size in (0, -1, ids.MAX_POOL_SIZE + 1):
+def test_bad_size(twin: ModuleType) -> None:
+    for size in (0, -1, MAX_POOL_SIZE + 1):
         with pytest.raises(ValueError):
-            ids.IdentifierPool(size)
+            twin.IdentifierPool(size)
 
 
-def test_99_percent_full_is_constant_time(ids: ModuleType) -> None:
-    pool = ids.IdentifierPool(65536, range(65536 - 656))
+def test_99_percent_full_is_constant_time(twin: ModuleType) -> None:
+    pool = twin.IdentifierPool(65536, range(65536 - 656))
     start = time.perf_counter()
     for i in range(600):
         pool.claim(pool.pick(random.random()))
@@ -73,9 +73,7 @@ def test_99_percent_full_is_constant_time(ids: ModuleType) -> None:
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.integers(-2, 40))))
 def test_model(ops: list[tuple[bool, int]]) -> None:
-    from ipv8fast import _twins
-
-    for twin in _twins.both("identifiers"):
+    for twin in twins.both("identifiers"):
         pool = twin.IdentifierPool(32)
         claimed: set[int] = set()
         for claim, number in ops:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipv8fast import _libcrypto, keys
+from ipv8fast import keys
+from ipv8fast._core import libcrypto as _libcrypto
 from ipv8fast.keys import (
     ECCrypto, Key, LegacyCurveUnavailable, LibNaCLPK, LibNaCLSK, M2CryptoPK, M2CryptoSK, OpenSSLPK, OpenSSLSK,
     PrivateKey, PublicKey, PublicKeyCache, default_eccrypto,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ipv8fast import loadtest
+from ipv8fast.cli import loadtest
 
 HAS_PYIPV8 = importlib.util.find_spec("ipv8") is not None
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None

@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 
 import ipv8fast
-from ipv8fast import _twins
+from ipv8fast._core import twins as _twins
 
 
 def test_compiled_flag_matches_the_active_twins() -> None:
-    assert set(_twins.ACTIVE) >= {"serializer", "timerwheel", "identifiers", "receive", "dispatch"}
+    assert set(_twins.ACTIVE) >= {"serializer", "timerwheel", "identifiers", "receive", "scheduler", "envelope"}
     assert ipv8fast.COMPILED == all(_twins.ACTIVE.values())
     if _twins.NO_EXTENSIONS:
         assert not any(_twins.ACTIVE.values())

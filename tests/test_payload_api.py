@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import import_twin, twin_params
 
 from ipv8fast import (
     DataClassPayload,
@@ -21,10 +20,12 @@ from ipv8fast import (
 )
 from ipv8fast.payload import DataClassPayloadWID
 
+pytestmark = pytest.mark.twin_of("serializer")
 
-@pytest.fixture(params=twin_params("serializer"))
-def serializer(request: pytest.FixtureRequest) -> Any:
-    return import_twin(request.param).Serializer()
+
+@pytest.fixture
+def serializer(twin: ModuleType) -> Any:
+    return twin.Serializer()
 
 
 class Pair(VariablePayload):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import random
 import sys
 import time
@@ -12,24 +13,24 @@ from typing import Any, Iterator
 
 import pytest
 from _loop import REFERENCE, LoopHarness, harness, impl  # noqa: F401 - harness is a fixture
-from conftest import import_twin
 
 deviation = pytest.mark.skipif(REFERENCE, reason="deliberate deviation from py-ipv8 / ipv8fast only")
 
-TWINS = ["ref"] if REFERENCE else [
-    pytest.param("c", marks=pytest.mark.skipif(__import__("ipv8fast._twins")._twins.NO_EXTENSIONS,
-                                               reason="IPV8FAST_NO_EXTENSIONS is set")),
-    "py",
-]
+pytestmark = pytest.mark.twin_of("timerwheel")
 
 
-@pytest.fixture(params=TWINS)
-def rcm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The requestcache module, wired to one twin of the timer wheel and the identifier pool."""
+@pytest.fixture
+def rcm(twin: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The requestcache module, wired to one twin of the timer wheel and the identifier pool (or, with
+    IPV8FAST_TEST_REFERENCE=1, py-ipv8's requestcache, once)."""
     module = impl("requestcache")
-    if request.param != "ref":
-        monkeypatch.setattr(module, "_timerwheel", import_twin(f"ipv8fast._timerwheel_{request.param}"))
-        monkeypatch.setattr(module, "_identifiers", import_twin(f"ipv8fast._identifiers_{request.param}"))
+    if REFERENCE:
+        if twin.__name__.endswith("_c"):
+            pytest.skip("py-ipv8 reference: run once")
+    else:
+        monkeypatch.setattr(module, "_timerwheel", twin)
+        monkeypatch.setattr(module, "_identifiers", importlib.import_module(twin.__name__.replace("timerwheel",
+                                                                                                    "identifiers")))
     yield module
 
 

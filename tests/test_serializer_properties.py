@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from payload_classes import CLASSES
 
-from ipv8fast import PackError, VariablePayload, _twins, vp_compile
+from ipv8fast import PackError, VariablePayload, vp_compile
+from ipv8fast._core import twins as _twins
 
 TWINS = _twins.both("serializer")
 SERIALIZERS = [twin.Serializer() for twin in TWINS]

@@ -9,19 +9,18 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import import_twin, load_vectors, twin_params
+from conftest import load_vectors
 from payload_classes import CLASSES, make_payload
 from vector_values import assert_matches, decode
 
 from ipv8fast import PackError, VariablePayload
 
+pytestmark = pytest.mark.twin_of("serializer")
+
 SERIALIZER = load_vectors("serializer")
 PAYLOADS = load_vectors("payloads")
 
 
-@pytest.fixture(params=twin_params("serializer"))
-def twin(request: pytest.FixtureRequest) -> ModuleType:
-    return import_twin(request.param)
 
 
 @pytest.fixture

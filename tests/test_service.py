@@ -210,7 +210,7 @@ def test_strategy_exception_is_isolated(loop: LoopHarness) -> None:
         ipv8.add_strategy(overlay, after, -1)
         await ipv8.start()
         await asyncio.sleep(0.2)
-        assert after.steps and ipv8.dispatcher.errors >= 1
+        assert after.steps and ipv8.scheduler.errors >= 1
         await ipv8.stop()
 
     loop.run(scenario(), timeout=20)

@@ -9,14 +9,14 @@ from types import ModuleType
 from typing import Any, Callable
 
 import pytest
-from conftest import import_twin, twin_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ipv8fast._core import twins
 
-@pytest.fixture(params=twin_params("timerwheel"))
-def tw(request: pytest.FixtureRequest) -> ModuleType:
-    return import_twin(request.param)
+pytestmark = pytest.mark.twin_of("timerwheel")
+
+
 
 
 class FakeHandle:
@@ -73,27 +73,25 @@ class FakeLoop:
         self.now = max(self.now, target)
 
 
-def test_public_names_match(tw: ModuleType) -> None:
-    from ipv8fast import _timerwheel_py
+def test_default_tick_is_fine_grained() -> None:
+    from ipv8fast._core.limits import DEFAULT_TICK
 
-    for name in _timerwheel_py.__all__:
-        assert hasattr(tw, name), name
-    assert tw.DEFAULT_TICK <= 0.01
+    assert DEFAULT_TICK <= 0.01
 
 
-def test_rejects_bad_tick_and_nan(tw: ModuleType) -> None:
+def test_rejects_bad_tick_and_nan(twin: ModuleType) -> None:
     loop = FakeLoop()
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(ValueError):
-            tw.TimerWheel(loop, bad)
-    wheel = tw.TimerWheel(loop)
+            twin.TimerWheel(loop, bad)
+    wheel = twin.TimerWheel(loop)
     with pytest.raises(ValueError):
         wheel.call_at(float("nan"), print, None)
 
 
-def test_due_order_never_early_virtual(tw: ModuleType) -> None:
+def test_due_order_never_early_virtual(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop, 0.01)
+    wheel = twin.TimerWheel(loop, 0.01)
     fired: list[tuple[float, float, int]] = []
     rng = random.Random(5)
     for i in range(3000):
@@ -108,9 +106,9 @@ def test_due_order_never_early_virtual(tw: ModuleType) -> None:
     assert dues == sorted(dues)
 
 
-def test_same_due_fires_in_insertion_order(tw: ModuleType) -> None:
+def test_same_due_fires_in_insertion_order(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[int] = []
     for i in range(100):
         wheel.call_later(1.0, fired.append, i)
@@ -118,9 +116,9 @@ def test_same_due_fires_in_insertion_order(tw: ModuleType) -> None:
     assert fired == list(range(100))
 
 
-def test_far_future_beyond_horizon(tw: ModuleType) -> None:
+def test_far_future_beyond_horizon(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop, 0.5)
+    wheel = twin.TimerWheel(loop, 0.5)
     fired: list[float] = []
     years = 3 * 10 ** 12 * 0.5  # far past 64**7 ticks
     wheel.call_later(years, lambda _: fired.append(loop.now))
@@ -132,9 +130,9 @@ def test_far_future_beyond_horizon(tw: ModuleType) -> None:
     assert len(fired) == 2 and fired[1] >= start + years
 
 
-def test_cancel(tw: ModuleType) -> None:
+def test_cancel(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[int] = []
     handles = [wheel.call_later(0.5 + i * 0.001, fired.append, i) for i in range(10)]
     assert handles[3] in wheel
@@ -152,9 +150,9 @@ def test_cancel(tw: ModuleType) -> None:
     assert wheel.cancel(new)
 
 
-def test_callback_cancels_later_entry_of_same_tick(tw: ModuleType) -> None:
+def test_callback_cancels_later_entry_of_same_tick(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[str] = []
     later: list[int] = []
 
@@ -168,9 +166,9 @@ def test_callback_cancels_later_entry_of_same_tick(tw: ModuleType) -> None:
     assert fired == ["first"]
 
 
-def test_callback_schedules_more(tw: ModuleType) -> None:
+def test_callback_schedules_more(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[float] = []
 
     def chain(n: int) -> None:
@@ -186,9 +184,9 @@ def test_callback_schedules_more(tw: ModuleType) -> None:
     assert len(times) == 4 and all(b - a >= 0.1 for a, b in zip(times, times[1:]))
 
 
-def test_exception_is_reported_and_wheel_goes_on(tw: ModuleType) -> None:
+def test_exception_is_reported_and_wheel_goes_on(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[int] = []
 
     def boom(_: Any) -> None:
@@ -204,9 +202,9 @@ def test_exception_is_reported_and_wheel_goes_on(tw: ModuleType) -> None:
     assert len(loop.errors) == 2 and all(isinstance(e["exception"], ValueError) for e in loop.errors)
 
 
-def test_keyboard_interrupt_propagates_rest_runs_later(tw: ModuleType) -> None:
+def test_keyboard_interrupt_propagates_rest_runs_later(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[int] = []
 
     def interrupt(_: Any) -> None:
@@ -222,9 +220,9 @@ def test_keyboard_interrupt_propagates_rest_runs_later(tw: ModuleType) -> None:
     assert fired == [1, 2] and len(wheel) == 0
 
 
-def test_clear(tw: ModuleType) -> None:
+def test_clear(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[int] = []
     handles = [wheel.call_later(i / 10, fired.append, i) for i in range(50)]
     assert wheel.clear() == 50
@@ -236,9 +234,9 @@ def test_clear(tw: ModuleType) -> None:
     assert fired == [7]
 
 
-def test_idle_wheel_jumps_ahead(tw: ModuleType) -> None:
+def test_idle_wheel_jumps_ahead(twin: ModuleType) -> None:
     loop = FakeLoop()
-    wheel = tw.TimerWheel(loop)
+    wheel = twin.TimerWheel(loop)
     fired: list[float] = []
     loop.advance_to(loop.now + 10 ** 7)  # idle for months
     due = loop.now + 0.25
@@ -251,9 +249,7 @@ def test_idle_wheel_jumps_ahead(tw: ModuleType) -> None:
 @given(ops=st.lists(st.tuples(st.sampled_from(["add", "add", "add", "cancel", "run"]),
                               st.floats(min_value=0, max_value=50), st.integers(0, 10 ** 6)), max_size=80))
 def test_model_property(ops: list[tuple[str, float, int]]) -> None:
-    from conftest import _twins
-
-    for twin in _twins.both("timerwheel"):
+    for twin in twins.both("timerwheel"):
         loop = FakeLoop()
         wheel = twin.TimerWheel(loop, 0.01)
         live: dict[int, float] = {}
@@ -283,14 +279,14 @@ def test_model_property(ops: list[tuple[str, float, int]]) -> None:
 
 
 @pytest.mark.parametrize("use_uvloop", [False, True], ids=["asyncio", "uvloop"])
-def test_real_loop_never_early(tw: ModuleType, use_uvloop: bool) -> None:
+def test_real_loop_never_early(twin: ModuleType, use_uvloop: bool) -> None:
     from _loop import LoopHarness
 
     harness = LoopHarness(uvloop=use_uvloop)
     try:
         async def main() -> list[tuple[float, float]]:
             loop = asyncio.get_running_loop()
-            wheel = tw.TimerWheel()
+            wheel = twin.TimerWheel()
             fired: list[tuple[float, float]] = []
             rng = random.Random(1)
             for _ in range(500):

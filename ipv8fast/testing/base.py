@@ -14,6 +14,7 @@ import unittest
 import uuid
 from typing import Any, Generic, Iterator, TypeVar
 
+from .._core.wire import MESSAGE_ID_OFFSET
 from ..community import Community, CommunitySettings
 from ..lan_addresses import get_providers
 from ..lazy import lazy_wrapper, lazy_wrapper_unsigned
@@ -28,7 +29,7 @@ OT = TypeVar("OT", bound=Community)
 
 def _fragile_on_packet(overlay: Any, packet: tuple[Any, bytes], warn_unknown: bool = True) -> None:
     """No prefix check, no exception handling: handler errors reach the loop and fail the test."""
-    result = overlay.decode_map[packet[1][22]](*packet)
+    result = overlay.decode_map[packet[1][MESSAGE_ID_OFFSET]](*packet)
     if asyncio.iscoroutine(result):
         overlay.register_anonymous_task("on_packet", asyncio.ensure_future(result))
 

@@ -1,0 +1,22 @@
+"""The hierarchical timer wheel of the RequestCache.
+
+Selects the compiled twin ``timerwheel_c`` or the pure ``timerwheel_py`` (see ``twins``).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import twins
+from .limits import DEFAULT_TICK, LEVELS, SLOT_BITS
+
+if TYPE_CHECKING or twins.NO_EXTENSIONS:
+    from .timerwheel_py import TimerWheel
+else:
+    try:
+        from .timerwheel_c import TimerWheel
+    except ImportError as error:
+        twins.fall_back("timerwheel", error)
+        from .timerwheel_py import TimerWheel
+twins.record("timerwheel", TimerWheel)
+
+__all__ = ["DEFAULT_TICK", "LEVELS", "SLOT_BITS", "TimerWheel"]

@@ -1,0 +1,526 @@
+"""Hierarchical timer wheel driven by one asyncio timer (compiled twin of ``timerwheel_py``).
+
+Entries live in one growable C array of nodes linked into per-slot circular lists (indices, never
+pointers, so the array may move when it grows). Each of the 7 levels has 64 slots and a 64-bit occupancy
+bitmap; an entry is filed on the level of the highest 6-bit group in which its due tick differs from the
+current tick. Scheduling and cancelling are O(1); one ``loop.call_at`` is armed for the earliest
+occupied slot. Entries fire in due order, never early, as ``callback(arg)``; a callback that raises is
+reported to ``loop.call_exception_handler``. Handles are opaque ints (slot index + allocation sequence).
+"""
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.math cimport ceil
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.stdlib cimport qsort
+
+import asyncio
+import time as _time_module
+from asyncio.base_events import BaseEventLoop
+
+from ipv8fast._core.limits import DEFAULT_TICK, LEVELS, SLOT_BITS
+
+__all__ = ["TimerWheel"]
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    static inline int tw_highest_bit(unsigned long long x) { return 63 - __builtin_clzll(x); }
+    static inline int tw_lowest_bit(unsigned long long x) { return __builtin_ctzll(x); }
+    #else
+    static inline int tw_highest_bit(unsigned long long x) { int n = -1; while (x) { x >>= 1; n++; } return n; }
+    static inline int tw_lowest_bit(unsigned long long x) { int n = 0; while (!(x & 1ULL)) { x >>= 1; n++; } return n; }
+    #endif
+    """
+    int tw_highest_bit(unsigned long long x) nogil
+    int tw_lowest_bit(unsigned long long x) nogil
+
+cdef extern from "monotonic.h" nogil:
+    double ipv8fast_monotonic()
+
+
+cdef enum:
+    C_SLOT_BITS = 6
+    C_SLOTS = 64
+    C_SLOT_MASK = 63
+    C_LEVELS = 7
+    N_WHEEL = C_LEVELS * C_SLOTS
+    IMMEDIATE = N_WHEEL
+    FIRING = N_WHEEL + 1
+    N_SENTINELS = N_WHEEL + 2
+    INITIAL_CAPACITY = 1024
+
+if (C_SLOT_BITS, C_LEVELS) != (SLOT_BITS, LEVELS):
+    raise ImportError(f"{__name__} was compiled for another wheel geometry than ipv8fast._core.limits")
+
+# ticks the wheel can hold ahead of now (2**42 - 1: too wide for an enum)
+cdef int64_t MAX_SPAN = (<int64_t>1 << (C_SLOT_BITS * C_LEVELS)) - 1
+
+cdef struct Node:
+    int32_t prev
+    int32_t next
+    int32_t list      # sentinel of the list holding this node; -1 when the node is free
+    uint32_t seq      # allocation sequence: makes handles of reused nodes differ
+    double when
+    PyObject *callback
+    PyObject *arg
+
+cdef struct SortItem:
+    double when
+    int32_t order
+    int32_t index
+
+
+cdef int _compare_items(const void *a, const void *b) noexcept nogil:
+    cdef const SortItem *x = <const SortItem *>a
+    cdef const SortItem *y = <const SortItem *>b
+    if x.when < y.when:
+        return -1
+    if x.when > y.when:
+        return 1
+    return (x.order > y.order) - (x.order < y.order)
+
+
+cdef class TimerWheel:
+    """Many timers on one event-loop timer. Handles are opaque ints."""
+
+    cdef Node *nodes
+    cdef int32_t capacity
+    cdef int32_t free_head
+    cdef int64_t count
+    cdef uint32_t seq
+    cdef uint64_t bitmaps[C_LEVELS]
+    cdef int64_t cur
+    cdef double origin
+    cdef double _tick
+    cdef object _loop
+    cdef object _time
+    cdef bint _monotonic  # the loop's clock is time.monotonic(): read it directly
+    cdef object _timer
+    cdef int64_t armed_tick
+    cdef object _immediate_handle
+    cdef object _on_timer_cb
+    cdef object _run_immediate_cb
+
+    def __cinit__(self):
+        self.nodes = NULL
+        self.capacity = 0
+
+    def __init__(self, loop=None, double tick=DEFAULT_TICK):
+        if not tick > 0 or tick == float("inf"):
+            raise ValueError(f"tick must be a positive number of seconds, not {tick!r}")
+        self._loop = asyncio.get_event_loop() if loop is None else loop
+        self._time = self._loop.time
+        self._monotonic = (getattr(type(self._loop), "time", None) is BaseEventLoop.time
+                           and _time_module.get_clock_info("monotonic").implementation == "clock_gettime(CLOCK_MONOTONIC)")
+        self._tick = tick
+        self.origin = self._time()
+        self.cur = 0
+        self._timer = None
+        self.armed_tick = -1
+        self._immediate_handle = None
+        self._on_timer_cb = self._on_timer
+        self._run_immediate_cb = self._run_immediate
+        self._reset_nodes()
+
+    def __dealloc__(self):
+        self._release_all()
+        if self.nodes != NULL:
+            PyMem_Free(self.nodes)
+            self.nodes = NULL
+
+    @property
+    def loop(self):
+        return self._loop
+
+    @property
+    def tick(self):
+        return self._tick
+
+    def __len__(self):
+        return self.count
+
+    def __contains__(self, handle):
+        return self._lookup(handle) >= 0
+
+    cdef inline double _now(self) except? -1.0:
+        cdef double now
+        if self._monotonic:
+            now = ipv8fast_monotonic()
+            if now >= 0.0:
+                return now
+        return self._time()
+
+    def call_later(self, double delay, callback, arg=None):
+        """Run ``callback(arg)`` after ``delay`` seconds (next loop iteration if ``delay <= 0``)."""
+        cdef double now = self._now()
+        cdef int32_t index
+        if delay <= 0:
+            index = self._alloc(now, callback, arg)
+            self._link_tail(IMMEDIATE, index)
+            if self._immediate_handle is None:
+                self._immediate_handle = self._loop.call_soon(self._run_immediate_cb)
+            return self._handle_of(index)
+        return self._schedule(now + delay, callback, arg)
+
+    def call_at(self, double when, callback, arg=None):
+        """Run ``callback(arg)`` once ``loop.time() >= when``; returns a handle for :meth:`cancel`."""
+        return self._schedule(when, callback, arg)
+
+    cdef object _schedule(self, double when, object callback, object arg):
+        cdef int32_t index
+        cdef int64_t event
+        if when != when:
+            raise ValueError("when is NaN")
+        if self.count == 0:
+            self._fast_forward()
+        index = self._alloc(when, callback, arg)
+        event = self._file(index)
+        if self._timer is None or event < self.armed_tick:
+            self._arm(event)
+        return self._handle_of(index)
+
+    def cancel(self, handle):
+        """Forget the entry ``handle``; False if it already fired or was cancelled."""
+        cdef int32_t index = self._lookup(handle)
+        if index < 0:
+            return False
+        self._unlink(index)
+        self._free(index)
+        return True
+
+    def clear(self):
+        """Cancel every entry; returns how many there were."""
+        cdef int64_t count = self.count
+        if self._immediate_handle is not None:
+            self._immediate_handle.cancel()
+            self._immediate_handle = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self.armed_tick = -1
+        self._release_all()
+        self._reset_nodes()
+        return count
+
+    # -- node storage ---------------------------------------------------------------------------------
+
+    cdef void _reset_nodes(self) except *:
+        cdef int32_t i
+        cdef Node *fresh = <Node *>PyMem_Malloc(INITIAL_CAPACITY * sizeof(Node))
+        if fresh == NULL:
+            raise MemoryError()
+        if self.nodes != NULL:
+            PyMem_Free(self.nodes)
+        self.nodes = fresh
+        self.capacity = INITIAL_CAPACITY
+        for i in range(N_SENTINELS):
+            fresh[i].prev = i
+            fresh[i].next = i
+            fresh[i].list = i
+            fresh[i].callback = NULL
+            fresh[i].arg = NULL
+        self.free_head = -1
+        self._thread_free(N_SENTINELS, INITIAL_CAPACITY)
+        self.count = 0
+        for i in range(C_LEVELS):
+            self.bitmaps[i] = 0
+
+    cdef void _thread_free(self, int32_t start, int32_t stop) noexcept:
+        cdef int32_t i
+        for i in range(stop - 1, start - 1, -1):
+            self.nodes[i].list = -1
+            self.nodes[i].callback = NULL
+            self.nodes[i].arg = NULL
+            self.nodes[i].next = self.free_head
+            self.free_head = i
+
+    cdef void _release_all(self) noexcept:
+        """Drop the references of every live node (the array itself is kept)."""
+        cdef int32_t i
+        cdef PyObject *callback
+        cdef PyObject *arg
+        if self.nodes == NULL:
+            return
+        for i in range(N_SENTINELS, self.capacity):
+            if self.nodes[i].list >= 0:
+                callback = self.nodes[i].callback
+                arg = self.nodes[i].arg
+                self.nodes[i].callback = NULL
+                self.nodes[i].arg = NULL
+                self.nodes[i].list = -1
+                Py_XDECREF(callback)
+                Py_XDECREF(arg)
+                if self.nodes == NULL:
+                    return
+
+    cdef int32_t _alloc(self, double when, object callback, object arg) except -1:
+        cdef int32_t index
+        cdef int32_t new_capacity, old_capacity
+        cdef Node *grown
+        if self.free_head < 0:
+            if self.capacity >= 0x40000000:
+                raise OverflowError("timer wheel is full")
+            new_capacity = self.capacity * 2
+            grown = <Node *>PyMem_Realloc(self.nodes, new_capacity * sizeof(Node))
+            if grown == NULL:
+                raise MemoryError()
+            self.nodes = grown
+            old_capacity = self.capacity
+            self.capacity = new_capacity
+            self._thread_free(old_capacity, new_capacity)
+        index = self.free_head
+        self.free_head = self.nodes[index].next
+        self.seq += 1
+        self.nodes[index].seq = self.seq
+        self.nodes[index].when = when
+        Py_INCREF(callback)
+        Py_INCREF(arg)
+        self.nodes[index].callback = <PyObject *>callback
+        self.nodes[index].arg = <PyObject *>arg
+        self.count += 1
+        return index
+
+    cdef void _free(self, int32_t index) noexcept:
+        """Return an unlinked node to the free list, then drop its references (may run arbitrary code)."""
+        cdef PyObject *callback = self.nodes[index].callback
+        cdef PyObject *arg = self.nodes[index].arg
+        self.nodes[index].callback = NULL
+        self.nodes[index].arg = NULL
+        self.nodes[index].list = -1
+        self.nodes[index].next = self.free_head
+        self.free_head = index
+        self.count -= 1
+        if self.count == 0 and self.capacity > INITIAL_CAPACITY and self.nodes[FIRING].next == FIRING:
+            self._shrink()
+        Py_XDECREF(callback)
+        Py_XDECREF(arg)
+
+    cdef void _shrink(self) noexcept:
+        """Give the memory of a drained wheel back (nothing is linked anywhere)."""
+        cdef int32_t i
+        cdef Node *small = <Node *>PyMem_Realloc(self.nodes, INITIAL_CAPACITY * sizeof(Node))
+        if small == NULL:
+            return
+        self.nodes = small
+        self.capacity = INITIAL_CAPACITY
+        self.free_head = -1
+        self._thread_free(N_SENTINELS, INITIAL_CAPACITY)
+
+    cdef object _handle_of(self, int32_t index):
+        return (<uint64_t>self.nodes[index].seq << 32) | <uint64_t>index
+
+    cdef int32_t _lookup(self, object handle) except -2:
+        cdef uint64_t value
+        cdef int32_t index
+        if not isinstance(handle, int) or handle < 0 or handle > 0xFFFFFFFFFFFFFFFF:
+            return -1
+        value = handle
+        index = <int32_t>(value & 0xFFFFFFFF)
+        if index < N_SENTINELS or index >= self.capacity:
+            return -1
+        if self.nodes[index].list < 0 or self.nodes[index].seq != <uint32_t>(value >> 32):
+            return -1
+        return index
+
+    # -- lists ----------------------------------------------------------------------------------------
+
+    cdef inline void _link_tail(self, int32_t sentinel, int32_t index) noexcept:
+        cdef Node *nodes = self.nodes
+        cdef int32_t last = nodes[sentinel].prev
+        nodes[index].prev = last
+        nodes[index].next = sentinel
+        nodes[index].list = sentinel
+        nodes[last].next = index
+        nodes[sentinel].prev = index
+
+    cdef inline void _unlink(self, int32_t index) noexcept:
+        cdef Node *nodes = self.nodes
+        cdef int32_t sentinel = nodes[index].list
+        nodes[nodes[index].prev].next = nodes[index].next
+        nodes[nodes[index].next].prev = nodes[index].prev
+        if sentinel < N_WHEEL and nodes[sentinel].next == sentinel:
+            self.bitmaps[sentinel >> C_SLOT_BITS] &= ~(1ULL << (sentinel & C_SLOT_MASK))
+
+    cdef void _splice_all(self, int32_t source, int32_t target) noexcept:
+        """Move every node of list ``source`` to the end of list ``target``."""
+        cdef Node *nodes = self.nodes
+        cdef int32_t index = nodes[source].next
+        cdef int32_t first, last
+        if index == source:
+            return
+        while index != source:
+            nodes[index].list = target
+            index = nodes[index].next
+        first = nodes[source].next
+        last = nodes[source].prev
+        nodes[source].next = source
+        nodes[source].prev = source
+        nodes[first].prev = nodes[target].prev
+        nodes[nodes[target].prev].next = first
+        nodes[last].next = target
+        nodes[target].prev = last
+        if source < N_WHEEL:
+            self.bitmaps[source >> C_SLOT_BITS] &= ~(1ULL << (source & C_SLOT_MASK))
+
+    # -- wheel ----------------------------------------------------------------------------------------
+
+    cdef int64_t _file(self, int32_t index) noexcept:
+        """Link node ``index`` into its slot; returns the tick at which that slot needs attention."""
+        cdef int64_t cur = self.cur
+        cdef double exact = (self.nodes[index].when - self.origin) / self._tick
+        cdef int64_t target
+        cdef int level, shift, slot
+        if exact >= <double>(cur + MAX_SPAN):
+            target = cur + MAX_SPAN
+        else:
+            exact = ceil(exact)
+            target = <int64_t>exact if exact > <double>cur else cur
+        if target == cur:
+            level = 0
+        else:
+            level = tw_highest_bit(<uint64_t>(target ^ cur)) // C_SLOT_BITS
+        shift = level * C_SLOT_BITS
+        slot = <int>((target >> shift) & C_SLOT_MASK)
+        self._link_tail(level * C_SLOTS + slot, index)
+        self.bitmaps[level] |= 1ULL << slot
+        if level == 0:
+            return target
+        return (target >> shift) << shift
+
+    cdef void _fast_forward(self) except *:
+        cdef int64_t now_tick = <int64_t>((self._now() - self.origin) / self._tick) + 1
+        if now_tick > self.cur:
+            self.cur = now_tick
+
+    cdef void _arm(self, int64_t event) except *:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.armed_tick = event
+        self._timer = self._loop.call_at(self.origin + event * self._tick, self._on_timer_cb)
+
+    cdef void _cascade(self) noexcept:
+        cdef int level, slot
+        cdef int32_t sentinel, index
+        for level in range(C_LEVELS - 1, 0, -1):
+            slot = <int>((self.cur >> (level * C_SLOT_BITS)) & C_SLOT_MASK)
+            if self.bitmaps[level] & (1ULL << slot):
+                sentinel = level * C_SLOTS + slot
+                self.bitmaps[level] &= ~(1ULL << slot)
+                index = self.nodes[sentinel].next
+                while index != sentinel:
+                    self._unlink(index)
+                    self._file(index)
+                    index = self.nodes[sentinel].next
+
+    cdef int _next_event(self, int64_t *tick) noexcept:
+        """Level of the earliest occupied slot (its tick in ``tick``), or -1 when the wheel is empty."""
+        cdef int level, shift, position, slot
+        cdef uint64_t candidates
+        for level in range(C_LEVELS):
+            shift = level * C_SLOT_BITS
+            position = <int>((self.cur >> shift) & C_SLOT_MASK)
+            if level:
+                position += 1
+                if position == C_SLOTS:
+                    continue
+            candidates = (self.bitmaps[level] >> position) << position
+            if candidates:
+                slot = tw_lowest_bit(candidates)
+                tick[0] = ((self.cur >> (shift + C_SLOT_BITS)) << (shift + C_SLOT_BITS)) | (<int64_t>slot << shift)
+                return level
+        return -1
+
+    def _on_timer(self):
+        cdef int64_t event
+        cdef int64_t armed = self.armed_tick
+        cdef double now = self._now()
+        cdef int64_t now_tick = <int64_t>((now - self.origin) / self._tick)
+        if armed > now_tick and now >= self.origin + armed * self._tick:
+            now_tick = armed  # the division may round just below the tick the timer was armed for
+        self._timer = None
+        self.armed_tick = -1
+        self._advance(now_tick)
+        if self._next_event(&event) >= 0 and (self._timer is None or event < self.armed_tick):
+            self._arm(event)
+
+    def _run_immediate(self):
+        self._immediate_handle = None
+        self._splice_all(IMMEDIATE, FIRING)
+        self._fire(0.0, False)
+
+    cdef void _advance(self, int64_t now_tick) except *:
+        cdef int64_t tick
+        cdef int level
+        while True:
+            self._cascade()
+            level = self._next_event(&tick)
+            if level < 0 or tick > now_tick:
+                break
+            self.cur = tick
+            if level == 0:
+                self.cur = tick + 1
+                self._splice_all(<int32_t>(tick & C_SLOT_MASK), FIRING)
+                self._order_firing()
+                self._fire(self._now(), True)
+        if self.cur <= now_tick:
+            self.cur = now_tick + 1
+            self._cascade()
+
+    cdef void _order_firing(self) except *:
+        """Sort the firing list by due time (stable); usually it is already in order."""
+        cdef Node *nodes = self.nodes
+        cdef int32_t index = nodes[FIRING].next
+        cdef int32_t n = 0, i
+        cdef bint ordered = True
+        cdef double last = -1e308
+        cdef SortItem *items
+        while index != FIRING:
+            if nodes[index].when < last:
+                ordered = False
+            last = nodes[index].when
+            n += 1
+            index = nodes[index].next
+        if ordered:
+            return
+        items = <SortItem *>PyMem_Malloc(n * sizeof(SortItem))
+        if items == NULL:
+            raise MemoryError()
+        index = nodes[FIRING].next
+        for i in range(n):
+            items[i].when = nodes[index].when
+            items[i].order = i
+            items[i].index = index
+            index = nodes[index].next
+        qsort(items, n, sizeof(SortItem), _compare_items)
+        nodes[FIRING].next = FIRING
+        nodes[FIRING].prev = FIRING
+        for i in range(n):
+            self._link_tail(FIRING, items[i].index)
+        PyMem_Free(items)
+
+    cdef void _fire(self, double now, bint check_due) except *:
+        """Run the firing list; entries not due yet (parked at the horizon) are filed again."""
+        cdef int32_t index
+        cdef object callback, arg
+        while self.nodes[FIRING].next != FIRING:
+            index = self.nodes[FIRING].next
+            self._unlink(index)
+            if check_due and self.nodes[index].when > now:
+                self._file(index)
+                continue
+            callback = <object>self.nodes[index].callback
+            arg = <object>self.nodes[index].arg
+            self._free(index)
+            try:
+                callback(arg)
+            except (SystemExit, KeyboardInterrupt):
+                self._splice_all(FIRING, IMMEDIATE)
+                if self.nodes[IMMEDIATE].next != IMMEDIATE and self._immediate_handle is None:
+                    self._immediate_handle = self._loop.call_soon(self._run_immediate_cb)
+                raise
+            except BaseException as exc:
+                self._loop.call_exception_handler({
+                    "message": f"Exception in timer wheel callback {callback!r}({arg!r})",
+                    "exception": exc,
+                })
