@@ -50,11 +50,17 @@ def import_twin(dotted: str) -> ModuleType:
         pytest.skip(f"{dotted} is not built: {exc}")
 
 
+#: fixtures built on `twin` that imply which pair it is
+_IMPLIED_PAIRS = {"receive_twin": "receive", "send_twin": "send"}
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "twin" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("twin_of")
-        assert marker is not None, f"{metafunc.definition.nodeid} takes `twin` but has no twin_of marker"
-        metafunc.parametrize("twin", twin_params(marker.args[0]), indirect=True)
+        implied = [pair for fixture, pair in _IMPLIED_PAIRS.items() if fixture in metafunc.fixturenames]
+        assert marker is not None or len(implied) == 1, \
+            f"{metafunc.definition.nodeid} takes `twin` but has no twin_of marker"
+        metafunc.parametrize("twin", twin_params(marker.args[0] if marker else implied[0]), indirect=True)
 
 
 @pytest.fixture
@@ -65,14 +71,13 @@ def twin(request: pytest.FixtureRequest) -> ModuleType:
 
 # --- the receive and send paths of every Community, on either twin -------------------------------------------
 
-@pytest.fixture(params=twin_params("receive"))
-def receive_twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+@pytest.fixture
+def receive_twin(twin: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The receive path (listener notification, Community dispatch, datagram opening) of one twin."""
     from ipv8fast import lazy
     from ipv8fast.community import Community
     from ipv8fast.endpoint import Endpoint
 
-    twin = import_twin(request.param)
     monkeypatch.setattr(lazy, "open_signed", twin.open_signed)
     monkeypatch.setattr(lazy, "open_unsigned", twin.open_unsigned)
     monkeypatch.setattr(lazy, "_peer_for", twin.peer_for)
@@ -81,12 +86,11 @@ def receive_twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     return twin
 
 
-@pytest.fixture(params=twin_params("send"))
-def send_twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+@pytest.fixture
+def send_twin(twin: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The send path (``ezr_pack`` / ``ez_send``) of one twin."""
     from ipv8fast.lazy import EZPackOverlay
 
-    twin = import_twin(request.param)
     twin.set_default_ez_pack(EZPackOverlay._ez_pack)
     monkeypatch.setattr(EZPackOverlay, "ezr_pack", twin.ezr_pack)
     monkeypatch.setattr(EZPackOverlay, "ez_send", twin.ez_send)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -210,8 +211,9 @@ def test_fuzz_payloads_random_and_mutated(name: str, data: st.DataObject) -> Non
 
 @pytest.mark.parametrize("name", ["Simple", "AllScalars", "Flags", "Addresses", "Arrays", "ListOnly", "DCAll",
                                   "DeepOuter", "MultiStruct"])
-@pytest.mark.parametrize("serializer", SERIALIZERS, ids=[t.__name__.rsplit("_", 1)[-1] for t in TWINS])
-def test_every_truncation_is_rejected(serializer: Any, name: str) -> None:
+@pytest.mark.twin_of("serializer")
+def test_every_truncation_is_rejected(twin: ModuleType, name: str) -> None:
+    serializer = twin.Serializer()
     valid = _valid_sample(name)
     cls = CLASSES[name]
     serializer.unpack_serializable_list([cls], valid)
@@ -220,9 +222,10 @@ def test_every_truncation_is_rejected(serializer: Any, name: str) -> None:
             serializer.unpack_serializable_list([cls], valid[:length])
 
 
-@pytest.mark.parametrize("serializer", SERIALIZERS, ids=[t.__name__.rsplit("_", 1)[-1] for t in TWINS])
-def test_no_leaks_in_pack_unpack_and_errors(serializer: Any) -> None:
+@pytest.mark.twin_of("serializer")
+def test_no_leaks_in_pack_unpack_and_errors(twin: ModuleType) -> None:
     """Allocated blocks stay flat over many round trips and rejected inputs (catches refcount slips)."""
+    serializer = twin.Serializer()
     import gc
     import sys
 
