@@ -63,3 +63,16 @@ def test_quick_serializer_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         assert rate > 10_000
         if HAS_PYIPV8:
             assert cells[-1].endswith("x") and float(cells[-1][:-1]) > 0
+
+
+@pytest.mark.skipif(not BENCH.is_dir(), reason="not a source checkout")
+def test_quick_run_of_every_group(capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench --quick`` end to end (about ten seconds): every group reports its rows."""
+    assert benchcli.main(["--quick", "--bench-dir", str(BENCH)]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("metric"):].splitlines()
+    expected = {"serializer": 4, "requestcache": 5, "community": 3, "scheduler": 4} if HAS_PYIPV8 else \
+        {"serializer": 4, "requestcache": 5}
+    for group, count in expected.items():
+        assert sum(line.startswith(group + " ") for line in table) == count, (group, out)
+    assert ("Ed25519 sign+verify limit" in out) == HAS_PYIPV8

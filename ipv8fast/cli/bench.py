@@ -21,6 +21,9 @@ from types import ModuleType
 from typing import Any, Callable, Optional, TypedDict
 
 GROUPS = ("serializer", "requestcache", "community", "scheduler")
+#: groups that cannot run without py-ipv8, and why
+NEEDS_PYIPV8 = {"scheduler": "its strategies come from py-ipv8",
+                "community": "it runs both libraries side by side in one process"}
 BENCH_FILES = ("bench_requestcache.py", "bench_community.py", "bench_scheduler.py", "bench_serializer.py")
 MISSING = ("no bench/ suite found (looked in: {places}).\n`python -m ipv8fast bench` runs the benchmarks of a source "
            "checkout: clone the ipv8fast repository, `pip install -e '.[bench]'`, and run it from the checkout "
@@ -128,9 +131,10 @@ def group_requestcache(bench_dir: Path, quick: bool, with_ref: bool) -> list[Row
 
 def group_community(bench_dir: Path, quick: bool, with_ref: bool) -> list[Row]:
     import asyncio
+    import statistics
 
     module = load_bench(bench_dir, "bench_community")
-    n = 3_000 if quick else 20_000
+    n, repeat = (3_000, 3) if quick else (20_000, 5)
     try:
         import uvloop
 
@@ -139,14 +143,13 @@ def group_community(bench_dir: Path, quick: bool, with_ref: bool) -> list[Row]:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        results = {impl: loop.run_until_complete(module.run_impl(impl, n))
-                   for impl in (("ipv8", "ipv8fast") if with_ref else ("ipv8fast",))}
+        results, limits = loop.run_until_complete(module.run_all(n, repeat))
     finally:
         loop.close()
     rows = [row(f"community {case} ({'round trips' if case == 'roundtrip' else 'messages'}/s)",
-                results.get("ipv8", {}).get(case), results["ipv8fast"][case])
+                results["ipv8"][case], results["ipv8fast"][case])
             for case in ("unsigned", "signed", "roundtrip")]
-    rows.append(row("Ed25519 sign+verify limit (/s)", None, module.sign_verify_limit(n)))
+    rows.append(row("Ed25519 sign+verify limit (/s)", None, statistics.median(limits)))
     return rows
 
 
@@ -266,8 +269,8 @@ def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         print("py-ipv8 is not installed: ipv8fast figures only, no ratios (pip install pyipv8 to compare)")
     rows: list[Row] = []
     for index, group in enumerate(args.groups, 1):
-        if group == "scheduler" and not with_ref:
-            print(f"[{index}/{len(args.groups)}] scheduler skipped: its strategies come from py-ipv8")
+        if group in NEEDS_PYIPV8 and not with_ref:
+            print(f"[{index}/{len(args.groups)}] {group} skipped: {NEEDS_PYIPV8[group]}")
             continue
         print(f"[{index}/{len(args.groups)}] {group} ...", end=" ", flush=True)
         start = time.perf_counter()
