@@ -8,7 +8,7 @@
 * ``open_signed``: ``prefix ‖ id ‖ u16 L ‖ key(L) ‖ payloads ‖ signature``. The payloads must fill the space
   between the auth block and the signature exactly (PackError otherwise); then the signature, whose length
   the key implies, must verify over every byte before it (PacketDecodingError otherwise). A key that does
-  not parse raises BadKeyError. ``open_unsigned``: payloads from offset 23 to the end, exactly.
+  not parse raises BadKeyError. ``open_unsigned``: payloads from ``PAYLOAD_OFFSET`` to the end, exactly.
 * ``peer_for``: the Network's own Peer for a verified key (the source address added), else a fresh one.
 """
 from __future__ import annotations
@@ -63,7 +63,8 @@ def dispatch(community: Any, packet: tuple[Any, bytes], warn_unknown: bool = Tru
     if handler is None:
         community.drops["unknown_message"] += 1
         if warn_unknown and community._may_warn():
-            community.logger.warning("Received unknown message: %d from (%s, %d)", data[22], *source_address)
+            community.logger.warning("Received unknown message: %d from (%s, %d)", data[MESSAGE_ID_OFFSET],
+                                     *source_address)
         return
     try:
         result = handler(source_address, data)

@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from .._core.wire import MESSAGE_ID_OFFSET, PREFIX_LENGTH
 from ..community import Community, CommunitySettings
 from ..endpoint import EndpointListener, UDPEndpoint
 from ..keys import default_eccrypto
@@ -60,8 +61,9 @@ class Tracker(EndpointListener):
 
     def on_packet(self, packet: tuple[Any, bytes]) -> None:
         address, data = packet
-        prefix = data[:22]
-        if len(data) < 23 or prefix in self.communities or data[0] != 0 or data[22] not in _INTRO_REQUESTS:
+        prefix = data[:PREFIX_LENGTH]
+        if len(data) <= MESSAGE_ID_OFFSET or prefix in self.communities or data[0] != 0 \
+                or data[MESSAGE_ID_OFFSET] not in _INTRO_REQUESTS:
             return  # known prefixes reach their community through the endpoint's prefix listeners
         community_class = type("TrackedCommunity", (TrackedCommunity,),
                                {"community_id": prefix[2:], "version": prefix[1:2]})
