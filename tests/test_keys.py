@@ -314,6 +314,38 @@ def test_diffie_hellman_symmetric() -> None:
         a.diffie_hellman(b"short")
 
 
+def _small_order_points() -> list[bytes]:
+    """libsodium's X25519 blacklist (small-order points, also non-canonical and with the top bit set)."""
+    p = 2 ** 255 - 19
+    points = [bytes(32), (1).to_bytes(32, "little"), (p - 1).to_bytes(32, "little"), p.to_bytes(32, "little"),
+              (p + 1).to_bytes(32, "little"),
+              h("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+              h("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157")]
+    return points + [point[:31] + bytes([point[31] | 0x80]) for point in points]
+
+
+def test_crypto_box_beforenm_matches_hand_written_hsalsa20() -> None:
+    """PyNaCl's crypto_box_beforenm gives what X25519 + the hand-written HSalsa20 give, byte for byte."""
+    import os
+
+    from nacl.bindings import crypto_box_beforenm
+    from nacl.exceptions import RuntimeError as SodiumRuntimeError
+
+    pairs = [(h(a["private_bin"]), h(b["public_bin"])) for a in CURVE25519 for b in CURVE25519]
+    pairs += [(keys.LibNaCLSK.generate().key_to_bin(), keys.LibNaCLSK.generate().pub().key_to_bin())
+              for _ in range(500)]
+    pairs += [(keys.LibNaCLSK.generate().key_to_bin(), b"LibNaCLPK:" + os.urandom(64)) for _ in range(2000)]
+    for private_bin, public_bin in pairs:
+        ours = default_eccrypto.key_from_private_bin(private_bin)
+        assert ours.diffie_hellman(public_bin[10:42]) == crypto_box_beforenm(public_bin[10:42], private_bin[10:42])
+    ours = keys.LibNaCLSK.generate()
+    for point in _small_order_points():
+        with pytest.raises(ValueError):
+            ours.diffie_hellman(point)
+        with pytest.raises(SodiumRuntimeError):
+            crypto_box_beforenm(point, ours.key_to_bin()[10:42])
+
+
 def test_hsalsa20_known_answer() -> None:
     # NaCl's "core1" test: HSalsa20(shared secret of alice and bob, 16 zero bytes).
     shared = h("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
