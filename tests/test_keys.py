@@ -349,7 +349,7 @@ def test_crypto_box_beforenm_matches_hand_written_hsalsa20() -> None:
 def test_hsalsa20_known_answer() -> None:
     # NaCl's "core1" test: HSalsa20(shared secret of alice and bob, 16 zero bytes).
     shared = h("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
-    assert keys._hsalsa20(shared, bytes(16)) == h("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
+    assert keys.curve25519._hsalsa20(shared, bytes(16)) == h("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""curve25519 keys (py-ipv8's default ``LibNaCLSK`` / ``LibNaCLPK``): X25519 for Diffie-Hellman plus Ed25519
+for signatures, serialized as ``b"LibNaCLSK:" + x25519_secret + ed25519_seed`` /
+``b"LibNaCLPK:" + x25519_public + ed25519_public``.
+"""
+from __future__ import annotations
+
+import os
+import struct
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from .._core import signing as _signing
+from .api import _CURVES, _MAGIC_LEN, LIBNACL_PK_MAGIC, LIBNACL_SK_MAGIC, OpenSSLPK, OpenSSLSK, _as_bytes, _sha1
+
+__all__ = ["LibNaCLPK", "LibNaCLSK"]
+
+
+class LibNaCLPK(OpenSSLPK):
+    """curve25519 public key: ``b"LibNaCLPK:" + x25519_public(32) + ed25519_public(32)``.
+
+    Built from that bin (bytes after the 64 key bytes are ignored) or from the 64 bytes without the magic.
+    """
+
+    __slots__ = ("_bin", "_mid", "_vk", "_verify")
+    signature_length = 64
+
+    def __new__(cls, keystring: bytes) -> LibNaCLPK:
+        data = _as_bytes(keystring, "a LibNaCLPK key")
+        if data[:_MAGIC_LEN] == LIBNACL_PK_MAGIC:
+            data = data[_MAGIC_LEN:]
+        if len(data) < 64:
+            raise ValueError(f"a curve25519 public key needs 64 key bytes, got {len(data)}")
+        return cls.from_parts(data[:32], data[32:64])
+
+    def _init(self, x25519_public: bytes, ed25519_public: bytes) -> None:
+        self._bin = LIBNACL_PK_MAGIC + x25519_public + ed25519_public
+        self._mid = _sha1(self._bin)
+        self._vk = Ed25519PublicKey.from_public_bytes(ed25519_public)
+        self._verify = _signing.make_verifier(ed25519_public)
+
+    @classmethod
+    def from_parts(cls, x25519_public: bytes, ed25519_public: bytes) -> LibNaCLPK:
+        """Key from its two 32-byte halves."""
+        key = object.__new__(cls)
+        key._init(bytes(x25519_public), bytes(ed25519_public))
+        return key
+
+    def verify(self, signature: bytes, msg: bytes) -> bool:
+        return self._verify(signature, msg)
+
+    def key_to_bin(self) -> bytes:
+        return self._bin
+
+    def key_to_hash(self) -> bytes:
+        return self._mid
+
+    def get_crypt_pk(self) -> bytes:
+        return self._bin[_MAGIC_LEN:_MAGIC_LEN + 32]
+
+    def curve_name(self) -> str:
+        return "curve25519"
+
+    def key_to_pem(self) -> bytes:
+        return self._vk.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class LibNaCLSK(OpenSSLSK, LibNaCLPK):
+    """curve25519 private key: ``b"LibNaCLSK:" + x25519_secret(32) + ed25519_seed(32)``.
+
+    Built from that bin (trailing bytes ignored), from the 64 bytes without the magic, or, with no argument,
+    freshly generated.
+    """
+
+    __slots__ = ("_pub", "_sk", "_x25519_secret", "_sign")
+
+    def __new__(cls, keystring: bytes = b"") -> LibNaCLSK:
+        data = _as_bytes(keystring, "a LibNaCLSK key")
+        if not data:
+            return cls.generate()
+        if data[:_MAGIC_LEN] == LIBNACL_SK_MAGIC:
+            data = data[_MAGIC_LEN:]
+        if len(data) < 64:
+            raise ValueError(f"a curve25519 private key needs 64 key bytes, got {len(data)}")
+        return cls.from_parts(data[:32], data[32:64])
+
+    def _init_private(self, x25519_secret: bytes, ed25519_seed: bytes) -> None:
+        self._x25519_secret = x25519_secret
+        self._sk = Ed25519PrivateKey.from_private_bytes(ed25519_seed)
+        x25519_public = X25519PrivateKey.from_private_bytes(x25519_secret).public_key().public_bytes_raw()
+        self._pub = LibNaCLPK.from_parts(x25519_public, self._sk.public_key().public_bytes_raw())
+        self._bin = LIBNACL_SK_MAGIC + x25519_secret + ed25519_seed
+        self._mid = self._pub._mid
+        self._vk = self._pub._vk
+        self._verify = self._pub._verify
+        self._sign = _signing.make_signer(ed25519_seed)
+
+    @classmethod
+    def from_parts(cls, x25519_secret: bytes, ed25519_seed: bytes) -> LibNaCLSK:  # type: ignore[override]
+        """Key from the 32-byte X25519 secret and the 32-byte Ed25519 seed."""
+        key = object.__new__(cls)
+        key._init_private(bytes(x25519_secret), bytes(ed25519_seed))
+        return key
+
+    @classmethod
+    def generate(cls, curve_name: str = "curve25519") -> LibNaCLSK:  # type: ignore[override]
+        """A fresh random key."""
+        if _CURVES.get(curve_name, curve_name) != "curve25519":
+            raise RuntimeError(f"Illegal curve for a LibNaCLSK key: {curve_name}")
+        return cls.from_parts(os.urandom(32), os.urandom(32))
+
+    def pub(self) -> LibNaCLPK:
+        return self._pub
+
+    def signature(self, msg: bytes) -> bytes:
+        return self._sign(msg)
+
+    def diffie_hellman(self, peer_public_key: bytes) -> bytes:
+        """libsodium's ``crypto_box_beforenm``: HSalsa20 of the X25519 shared secret (32 bytes).
+
+        ``peer_public_key`` is the peer's 32-byte crypt key (``get_crypt_pk()``); a full ``LibNaCLPK:`` bin
+        is accepted too.
+        """
+        peer = _as_bytes(peer_public_key, "a crypt public key")
+        if peer[:_MAGIC_LEN] == LIBNACL_PK_MAGIC:
+            peer = peer[_MAGIC_LEN:_MAGIC_LEN + 32]
+        if len(peer) != 32:
+            raise ValueError(f"a crypt public key is 32 bytes, got {len(peer)}")
+        shared = X25519PrivateKey.from_private_bytes(self._x25519_secret).exchange(
+            X25519PublicKey.from_public_bytes(peer))
+        return _hsalsa20(shared, bytes(16))
+
+    def get_crypt_pk(self) -> bytes:
+        return self._pub.get_crypt_pk()
+
+    def key_to_pem(self) -> bytes:
+        return self._sk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption())
+
+
+_SIGMA = struct.unpack("<4I", b"expand 32-byte k")
+_MASK = 0xFFFFFFFF
+
+
+def _hsalsa20(key: bytes, nonce: bytes) -> bytes:
+    """The HSalsa20 core (XSalsa20 paper, section 2): 32-byte key, 16-byte input -> 32 bytes."""
+    k = struct.unpack("<8I", key)
+    n = struct.unpack("<4I", nonce)
+    x = [_SIGMA[0], *k[:4], _SIGMA[1], *n, _SIGMA[2], *k[4:], _SIGMA[3]]
+
+    def quarter(a: int, b: int, c: int, d: int) -> None:
+        t = (x[a] + x[d]) & _MASK
+        x[b] ^= ((t << 7) | (t >> 25)) & _MASK
+        t = (x[b] + x[a]) & _MASK
+        x[c] ^= ((t << 9) | (t >> 23)) & _MASK
+        t = (x[c] + x[b]) & _MASK
+        x[d] ^= ((t << 13) | (t >> 19)) & _MASK
+        t = (x[d] + x[c]) & _MASK
+        x[a] ^= ((t << 18) | (t >> 14)) & _MASK
+
+    for _ in range(10):
+        quarter(0, 4, 8, 12), quarter(5, 9, 13, 1), quarter(10, 14, 2, 6), quarter(15, 3, 7, 11)
+        quarter(0, 1, 2, 3), quarter(5, 6, 7, 4), quarter(10, 11, 8, 9), quarter(15, 12, 13, 14)
+    return struct.pack("<8I", x[0], x[5], x[10], x[15], x[6], x[7], x[8], x[9])
