@@ -324,32 +324,28 @@ def _small_order_points() -> list[bytes]:
     return points + [point[:31] + bytes([point[31] | 0x80]) for point in points]
 
 
-def test_crypto_box_beforenm_matches_hand_written_hsalsa20() -> None:
-    """PyNaCl's crypto_box_beforenm gives what X25519 + the hand-written HSalsa20 give, byte for byte."""
-    import os
-
-    from nacl.bindings import crypto_box_beforenm
-    from nacl.exceptions import RuntimeError as SodiumRuntimeError
-
-    pairs = [(h(a["private_bin"]), h(b["public_bin"])) for a in CURVE25519 for b in CURVE25519]
-    pairs += [(keys.LibNaCLSK.generate().key_to_bin(), keys.LibNaCLSK.generate().pub().key_to_bin())
-              for _ in range(500)]
-    pairs += [(keys.LibNaCLSK.generate().key_to_bin(), b"LibNaCLPK:" + os.urandom(64)) for _ in range(2000)]
-    for private_bin, public_bin in pairs:
-        ours = default_eccrypto.key_from_private_bin(private_bin)
-        assert ours.diffie_hellman(public_bin[10:42]) == crypto_box_beforenm(public_bin[10:42], private_bin[10:42])
-    ours = keys.LibNaCLSK.generate()
-    for point in _small_order_points():
-        with pytest.raises(ValueError):
-            ours.diffie_hellman(point)
-        with pytest.raises(SodiumRuntimeError):
-            crypto_box_beforenm(point, ours.key_to_bin()[10:42])
+#: diffie_hellman of the vector keys (label pair -> 32 bytes), as py-ipv8 3.2.1 computes them; they were also
+#: X25519 + a hand-written HSalsa20 before ipv8fast switched to PyNaCl's crypto_box_beforenm.
+DH_KNOWN = {("A", "B"): "3f66e235298c7096a1fce14be424edd5bf8323530debe9915373306fdbfb9860",
+            ("A", "C"): "655258a295f8faa0441d210a284e44bf7219d5356b1b0e83e425840501416523",
+            ("B", "C"): "908a85e75011ae4955775a5619ae553fe6c042bd71acb7a3a2ce59bbc0ea0eb6"}
 
 
-def test_hsalsa20_known_answer() -> None:
-    # NaCl's "core1" test: HSalsa20(shared secret of alice and bob, 16 zero bytes).
-    shared = h("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
-    assert keys.curve25519._hsalsa20(shared, bytes(16)) == h("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
+def test_diffie_hellman_known_answers() -> None:
+    by_label = {v["label"]: default_eccrypto.key_from_private_bin(h(v["private_bin"])) for v in CURVE25519}
+    for (first, second), expected in DH_KNOWN.items():
+        assert by_label[first].diffie_hellman(by_label[second].get_crypt_pk()) == h(expected)
+        assert by_label[second].diffie_hellman(by_label[first].pub().key_to_bin()) == h(expected)
+    # NaCl's box test keys: crypto_box_beforenm(bobpk, alicesk) is the "core1" HSalsa20 answer.
+    alice = LibNaCLSK.from_parts(h("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"), bytes(32))
+    bob_pk = h("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+    assert alice.diffie_hellman(bob_pk) == h("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
+
+
+@pytest.mark.parametrize("point", _small_order_points(), ids=lambda point: point[:2].hex() + point[-1:].hex())
+def test_diffie_hellman_refuses_small_order_keys(point: bytes) -> None:
+    with pytest.raises(ValueError, match="Error computing shared key"):
+        LibNaCLSK.generate().diffie_hellman(point)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ for signatures, serialized as ``b"LibNaCLSK:" + x25519_secret + ed25519_seed`` /
 from __future__ import annotations
 
 import os
-import struct
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from nacl.bindings import crypto_box_beforenm
+from nacl.exceptions import RuntimeError as SodiumRuntimeError
 
 from .._core import signing as _signing
 from .api import _CURVES, _MAGIC_LEN, LIBNACL_PK_MAGIC, LIBNACL_SK_MAGIC, OpenSSLPK, OpenSSLSK, _as_bytes, _sha1
@@ -120,16 +121,17 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
         """libsodium's ``crypto_box_beforenm``: HSalsa20 of the X25519 shared secret (32 bytes).
 
         ``peer_public_key`` is the peer's 32-byte crypt key (``get_crypt_pk()``); a full ``LibNaCLPK:`` bin
-        is accepted too.
+        is accepted too. A small-order key (an all-zero shared secret) is a ``ValueError``.
         """
         peer = _as_bytes(peer_public_key, "a crypt public key")
         if peer[:_MAGIC_LEN] == LIBNACL_PK_MAGIC:
             peer = peer[_MAGIC_LEN:_MAGIC_LEN + 32]
         if len(peer) != 32:
             raise ValueError(f"a crypt public key is 32 bytes, got {len(peer)}")
-        shared = X25519PrivateKey.from_private_bytes(self._x25519_secret).exchange(
-            X25519PublicKey.from_public_bytes(peer))
-        return _hsalsa20(shared, bytes(16))
+        try:
+            return crypto_box_beforenm(peer, self._x25519_secret)
+        except SodiumRuntimeError:
+            raise ValueError("Error computing shared key.") from None
 
     def get_crypt_pk(self) -> bytes:
         return self._pub.get_crypt_pk()
@@ -137,29 +139,3 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
     def key_to_pem(self) -> bytes:
         return self._sk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption())
-
-
-_SIGMA = struct.unpack("<4I", b"expand 32-byte k")
-_MASK = 0xFFFFFFFF
-
-
-def _hsalsa20(key: bytes, nonce: bytes) -> bytes:
-    """The HSalsa20 core (XSalsa20 paper, section 2): 32-byte key, 16-byte input -> 32 bytes."""
-    k = struct.unpack("<8I", key)
-    n = struct.unpack("<4I", nonce)
-    x = [_SIGMA[0], *k[:4], _SIGMA[1], *n, _SIGMA[2], *k[4:], _SIGMA[3]]
-
-    def quarter(a: int, b: int, c: int, d: int) -> None:
-        t = (x[a] + x[d]) & _MASK
-        x[b] ^= ((t << 7) | (t >> 25)) & _MASK
-        t = (x[b] + x[a]) & _MASK
-        x[c] ^= ((t << 9) | (t >> 23)) & _MASK
-        t = (x[c] + x[b]) & _MASK
-        x[d] ^= ((t << 13) | (t >> 19)) & _MASK
-        t = (x[d] + x[c]) & _MASK
-        x[a] ^= ((t << 18) | (t >> 14)) & _MASK
-
-    for _ in range(10):
-        quarter(0, 4, 8, 12), quarter(5, 9, 13, 1), quarter(10, 14, 2, 6), quarter(15, 3, 7, 11)
-        quarter(0, 1, 2, 3), quarter(5, 6, 7, 4), quarter(10, 11, 8, 9), quarter(15, 12, 13, 14)
-    return struct.pack("<8I", x[0], x[5], x[10], x[15], x[6], x[7], x[8], x[9])
