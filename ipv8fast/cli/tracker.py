@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 from ..community import Community, CommunitySettings
-from ..endpoint import EndpointListener, UDPEndpoint
+from ..endpoint import EndpointListener
+from ..udp_endpoint import UDPEndpoint
 from ..keys import default_eccrypto
 from ..network import Network
 from ..peer import Peer

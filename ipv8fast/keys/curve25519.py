@@ -18,6 +18,15 @@ from .api import _CURVES, _MAGIC_LEN, LIBNACL_PK_MAGIC, LIBNACL_SK_MAGIC, OpenSS
 __all__ = ["LibNaCLPK", "LibNaCLSK"]
 
 
+def _halves(data: bytes, magic: bytes, kind: str) -> tuple[bytes, bytes]:
+    """The two 32-byte halves of a curve25519 key bin, with or without its magic (bytes after them ignored)."""
+    if data[:_MAGIC_LEN] == magic:
+        data = data[_MAGIC_LEN:]
+    if len(data) < 64:
+        raise ValueError(f"a curve25519 {kind} key needs 64 key bytes, got {len(data)}")
+    return data[:32], data[32:64]
+
+
 class LibNaCLPK(OpenSSLPK):
     """curve25519 public key: ``b"LibNaCLPK:" + x25519_public(32) + ed25519_public(32)``.
 
@@ -28,12 +37,7 @@ class LibNaCLPK(OpenSSLPK):
     signature_length = 64
 
     def __new__(cls, keystring: bytes) -> LibNaCLPK:
-        data = _as_bytes(keystring, "a LibNaCLPK key")
-        if data[:_MAGIC_LEN] == LIBNACL_PK_MAGIC:
-            data = data[_MAGIC_LEN:]
-        if len(data) < 64:
-            raise ValueError(f"a curve25519 public key needs 64 key bytes, got {len(data)}")
-        return cls.from_parts(data[:32], data[32:64])
+        return cls.from_parts(*_halves(_as_bytes(keystring, "a LibNaCLPK key"), LIBNACL_PK_MAGIC, "public"))
 
     def _init(self, x25519_public: bytes, ed25519_public: bytes) -> None:
         self._bin = LIBNACL_PK_MAGIC + x25519_public + ed25519_public
@@ -80,11 +84,7 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
         data = _as_bytes(keystring, "a LibNaCLSK key")
         if not data:
             return cls.generate()
-        if data[:_MAGIC_LEN] == LIBNACL_SK_MAGIC:
-            data = data[_MAGIC_LEN:]
-        if len(data) < 64:
-            raise ValueError(f"a curve25519 private key needs 64 key bytes, got {len(data)}")
-        return cls.from_parts(data[:32], data[32:64])
+        return cls.from_parts(*_halves(data, LIBNACL_SK_MAGIC, "private"))
 
     def _init_private(self, x25519_secret: bytes, ed25519_seed: bytes) -> None:
         self._x25519_secret = x25519_secret
