@@ -22,14 +22,8 @@ from .configuration import (
 from .discovery import DiscoveryStrategy, EdgeWalk, RandomChurn, RandomWalk
 from .discovery_community import DiscoveryCommunity, PeriodicSimilarity
 from .strategy_scheduler import StrategyScheduler
-from .endpoint import (
-    DispatcherEndpoint,
-    Endpoint,
-    EndpointListener,
-    StatisticsEndpoint,
-    UDPEndpoint,
-    UDPv6Endpoint,
-)
+from .endpoint import Endpoint, EndpointListener
+from .endpoint_interfaces import DispatcherEndpoint
 from .keys import ECCrypto, default_eccrypto
 from .lazy import (
     EZPackOverlay,
@@ -60,6 +54,7 @@ from .requestcache import (
     RequestCache,
 )
 from .service import IPv8
+from .statistics_endpoint import StatisticsEndpoint
 from .serialization import (
     PackError,
     Packer,
@@ -69,6 +64,7 @@ from .serialization import (
     default_serializer,
 )
 from .taskmanager import TaskManager, task
+from .udp_endpoint import UDPEndpoint, UDPv6Endpoint
 
 __version__ = "0.1.0"
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ._core import receive as _receive
 from ._core.wire import MESSAGE_ID_OFFSET
 from .addresses import UDPv4Address, UDPv4LANAddress, UDPv6Address
-from .endpoint import FAST_ADDR_TO_INTERFACE, INTERFACES
+from .endpoint_interfaces import FAST_ADDR_TO_INTERFACE, INTERFACES
 from .lazy import EZPackOverlay, lazy_wrapper, lazy_wrapper_unsigned
 from .messages import (
     BinMemberAuthenticationPayload,

@@ -23,7 +23,10 @@ from .configuration import validate_configuration
 from .discovery import DiscoveryStrategy, EdgeWalk, RandomWalk
 from .discovery_community import DiscoveryCommunity
 from .strategy_scheduler import StrategyScheduler, StrategyTicker
-from .endpoint import DispatcherEndpoint, Endpoint, StatisticsEndpoint, UDPEndpoint
+from .endpoint import Endpoint
+from .endpoint_interfaces import DispatcherEndpoint
+from .statistics_endpoint import StatisticsEndpoint
+from .udp_endpoint import UDPEndpoint
 from .keys import default_eccrypto
 from .network import Network
 from .overlay import Overlay

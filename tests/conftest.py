@@ -112,9 +112,9 @@ def _is_loopback(address: Any) -> bool:
 @pytest.fixture(autouse=True)
 def only_loopback_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Drop, and fail the test for, any datagram an ipv8fast endpoint would send off the loopback range."""
-    from ipv8fast import endpoint
+    from ipv8fast import udp_endpoint
 
-    original = endpoint.UDPEndpoint.send
+    original = udp_endpoint.UDPEndpoint.send
 
     def guarded_send(self: Any, socket_address: Any, packet: bytes) -> None:
         if not _is_loopback(socket_address):
@@ -122,7 +122,7 @@ def only_loopback_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             return
         original(self, socket_address, packet)
 
-    monkeypatch.setattr(endpoint.UDPEndpoint, "send", guarded_send)
+    monkeypatch.setattr(udp_endpoint.UDPEndpoint, "send", guarded_send)
     _OFF_LOOPBACK.clear()
     yield
     leaked, _OFF_LOOPBACK[:] = list(_OFF_LOOPBACK), []

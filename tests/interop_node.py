@@ -20,7 +20,7 @@ NAMES = {
              "endpoint": "ipv8.messaging.interfaces.udp.endpoint", "network": "ipv8.peerdiscovery.network",
              "peer": "ipv8.peer", "crypto": "ipv8.keyvault.crypto", "cache": "ipv8.requestcache"},
     "ipv8fast": {"community": "ipv8fast.community", "lazy": "ipv8fast.lazy", "payload": "ipv8fast.payload",
-                 "endpoint": "ipv8fast.endpoint", "network": "ipv8fast.network", "peer": "ipv8fast.peer",
+                 "endpoint": "ipv8fast.udp_endpoint", "network": "ipv8fast.network", "peer": "ipv8fast.peer",
                  "crypto": "ipv8fast.keys", "cache": "ipv8fast.requestcache"},
 }
 

@@ -45,6 +45,33 @@ def test_every_alias_path_imports(alias: None) -> None:
     assert IPv8 is ipv8fast.service.IPv8 and _COMMUNITIES is ipv8fast.service._COMMUNITIES
 
 
+#: py-ipv8 endpoint module path -> (names py-ipv8 defines there, the ipv8fast module that holds them)
+ENDPOINT_PATHS = {
+    "ipv8.messaging.interfaces.endpoint": (["Endpoint", "EndpointListener", "EndpointClosedException",
+                                            "DataTooBigException", "IllegalDestination",
+                                            "IllegalEndpointListenerError"], "ipv8fast.endpoint"),
+    "ipv8.messaging.interfaces.udp.endpoint": (["UDPEndpoint", "UDPv6Endpoint"], "ipv8fast.udp_endpoint"),
+    "ipv8.messaging.interfaces.dispatcher.endpoint": (["DispatcherEndpoint", "INTERFACES", "PREFERENCE_ORDER",
+                                                       "FAST_ADDR_TO_INTERFACE", "guess_interface"],
+                                                      "ipv8fast.endpoint_interfaces"),
+    "ipv8.messaging.interfaces.statistics_endpoint": (["StatisticsEndpoint"], "ipv8fast.statistics_endpoint"),
+    "ipv8.messaging.interfaces.network_stats": (["NetworkStat"], "ipv8fast.statistics_endpoint"),
+}
+
+
+def test_endpoint_paths_serve_the_module_that_holds_the_names(alias: None) -> None:
+    import importlib
+
+    for path, (names, source) in ENDPOINT_PATHS.items():
+        module, holder = importlib.import_module(path), importlib.import_module(source)
+        assert compat.ALIASES[path][0] == source
+        for name in names:
+            assert getattr(module, name) is getattr(holder, name), (path, name)
+            assert name in module.__all__, (path, name)
+    udp = importlib.import_module("ipv8.messaging.interfaces.udp.endpoint")
+    assert udp.UDPv4Address is importlib.import_module("ipv8fast.addresses").UDPv4Address
+
+
 def test_out_of_scope_paths_raise_clearly(alias: None) -> None:
     with pytest.raises(ImportError, match="outside ipv8fast's scope"):
         __import__("ipv8.messaging.anonymization.community")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from _loop import LoopHarness
 
-from ipv8fast import endpoint as endpoint_module
+from ipv8fast import udp_endpoint
 from ipv8fast.addresses import UDPv4Address, UDPv6Address
 from ipv8fast.endpoint import (
     DispatcherEndpoint,
@@ -43,7 +43,7 @@ class Recorder(EndpointListener):
 def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """A loop, with the endpoints reading and writing in batches or (``-transport``) through asyncio's
     datagram transport."""
-    monkeypatch.setattr(endpoint_module, "BATCHED_IO", endpoint_module.BATCHED_IO
+    monkeypatch.setattr(udp_endpoint, "BATCHED_IO", udp_endpoint.BATCHED_IO
                         and not request.param.endswith("-transport"))
     h = LoopHarness(uvloop=request.param.startswith("uvloop"))
     yield h
@@ -78,7 +78,7 @@ def test_send_receive_and_prefixes(harness: LoopHarness) -> None:
         receiver.add_prefix_listener(broken, PREFIX_A)
         target = receiver.get_address()
         assert target[0] == "127.0.0.1" and target[1] > 0
-        assert receiver.batched == sender.batched == endpoint_module.BATCHED_IO
+        assert receiver.batched == sender.batched == udp_endpoint.BATCHED_IO
         sender.send(target, PREFIX_A + b"\x01hello")
         sender.send(target, PREFIX_B + b"\x01other")
         await wait_until(lambda: len(general.packets) == 2)
@@ -231,7 +231,7 @@ def test_unsendable_destinations_are_dropped_and_counted(harness: LoopHarness,
 
 def test_a_full_socket_waits_until_writable(harness: LoopHarness, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the socket would block, the rest of the queue waits (in order) for it to become writable."""
-    if not endpoint_module.BATCHED_IO:
+    if not udp_endpoint.BATCHED_IO:
         pytest.skip("batched I/O is not used here")
 
     async def scenario() -> None:
@@ -263,18 +263,31 @@ def test_a_full_socket_waits_until_writable(harness: LoopHarness, monkeypatch: p
 
 
 def test_flush_at_threshold_and_on_close(harness: LoopHarness) -> None:
-    if not endpoint_module.BATCHED_IO:
+    if not udp_endpoint.BATCHED_IO:
         pytest.skip("batched I/O is not used here")
 
     async def scenario() -> None:
         receiver, sender, recorder = await recorded_pair()
-        for i in range(endpoint_module.FLUSH_AT):
+        for i in range(udp_endpoint.FLUSH_AT):
             sender.send(receiver.get_address(), PREFIX_A + i.to_bytes(2, "big"))
         assert not sender._send_queue  # written at once when FLUSH_AT were waiting
         sender.send(receiver.get_address(), PREFIX_B + b"\x01last")
         sender.close()  # still queued: written by close
-        await wait_until(lambda: len(recorder.packets) == endpoint_module.FLUSH_AT + 1)
+        await wait_until(lambda: len(recorder.packets) == udp_endpoint.FLUSH_AT + 1)
         assert recorder.packets[-1][1] == PREFIX_B + b"\x01last"
         receiver.close()
 
     harness.run(scenario())
+
+
+def test_endpoint_module_still_exports_every_endpoint_name() -> None:
+    """``ipv8fast.endpoint`` keeps its old exports; each is the very object of the module that defines it."""
+    from ipv8fast import endpoint, endpoint_interfaces, statistics_endpoint
+
+    namespace: dict[str, Any] = {}
+    exec("from ipv8fast.endpoint import *", namespace)  # noqa: S102
+    assert set(endpoint.__all__) <= set(namespace)
+    for module in (udp_endpoint, endpoint_interfaces, statistics_endpoint):
+        for name in set(module.__all__) & set(endpoint.__all__):
+            assert getattr(endpoint, name) is getattr(module, name) is namespace[name], name
+    assert not hasattr(endpoint, "BATCHED_IO")  # read (and patched) in udp_endpoint only

@@ -314,10 +314,38 @@ def test_diffie_hellman_symmetric() -> None:
         a.diffie_hellman(b"short")
 
 
-def test_hsalsa20_known_answer() -> None:
-    # NaCl's "core1" test: HSalsa20(shared secret of alice and bob, 16 zero bytes).
-    shared = h("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
-    assert keys._hsalsa20(shared, bytes(16)) == h("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
+def _small_order_points() -> list[bytes]:
+    """libsodium's X25519 blacklist (small-order points, also non-canonical and with the top bit set)."""
+    p = 2 ** 255 - 19
+    points = [bytes(32), (1).to_bytes(32, "little"), (p - 1).to_bytes(32, "little"), p.to_bytes(32, "little"),
+              (p + 1).to_bytes(32, "little"),
+              h("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+              h("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157")]
+    return points + [point[:31] + bytes([point[31] | 0x80]) for point in points]
+
+
+#: diffie_hellman of the vector keys (label pair -> 32 bytes), as py-ipv8 3.2.1 computes them; they were also
+#: X25519 + a hand-written HSalsa20 before ipv8fast switched to PyNaCl's crypto_box_beforenm.
+DH_KNOWN = {("A", "B"): "3f66e235298c7096a1fce14be424edd5bf8323530debe9915373306fdbfb9860",
+            ("A", "C"): "655258a295f8faa0441d210a284e44bf7219d5356b1b0e83e425840501416523",
+            ("B", "C"): "908a85e75011ae4955775a5619ae553fe6c042bd71acb7a3a2ce59bbc0ea0eb6"}
+
+
+def test_diffie_hellman_known_answers() -> None:
+    by_label = {v["label"]: default_eccrypto.key_from_private_bin(h(v["private_bin"])) for v in CURVE25519}
+    for (first, second), expected in DH_KNOWN.items():
+        assert by_label[first].diffie_hellman(by_label[second].get_crypt_pk()) == h(expected)
+        assert by_label[second].diffie_hellman(by_label[first].pub().key_to_bin()) == h(expected)
+    # NaCl's box test keys: crypto_box_beforenm(bobpk, alicesk) is the "core1" HSalsa20 answer.
+    alice = LibNaCLSK.from_parts(h("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"), bytes(32))
+    bob_pk = h("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+    assert alice.diffie_hellman(bob_pk) == h("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
+
+
+@pytest.mark.parametrize("point", _small_order_points(), ids=lambda point: point[:2].hex() + point[-1:].hex())
+def test_diffie_hellman_refuses_small_order_keys(point: bytes) -> None:
+    with pytest.raises(ValueError, match="Error computing shared key"):
+        LibNaCLSK.generate().diffie_hellman(point)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 from ..community import Community, CommunitySettings
 from ..configuration import Bootstrapper, BootstrapperDefinition, ConfigBuilder, Strategy, WalkerDefinition
 from ..discovery import DiscoveryStrategy
-from ..endpoint import UDPEndpoint
+from ..udp_endpoint import UDPEndpoint
 from ..lazy import lazy_wrapper, retrieve_cache
 from ..payload import VariablePayload, vp_compile
 from ..peer import Peer

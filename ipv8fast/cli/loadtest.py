@@ -44,7 +44,7 @@ COLUMNS = ["impl", "second", "pending_caches", "timeouts_per_s", "roundtrips_per
 EST_BYTES = {"ipv8fast": 400, "pyipv8": 4000}
 MODULES = {
     "ipv8fast": {"community": "ipv8fast.community", "lazy": "ipv8fast.lazy", "payload": "ipv8fast.payload",
-                 "endpoint": "ipv8fast.endpoint", "network": "ipv8fast.network", "peer": "ipv8fast.peer",
+                 "endpoint": "ipv8fast.udp_endpoint", "network": "ipv8fast.network", "peer": "ipv8fast.peer",
                  "crypto": "ipv8fast.keys", "cache": "ipv8fast.requestcache"},
     "pyipv8": {"community": "ipv8.community", "lazy": "ipv8.lazy_community", "payload": "ipv8.messaging.lazy_payload",
                "endpoint": "ipv8.messaging.interfaces.udp.endpoint", "network": "ipv8.peerdiscovery.network",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..community import CommunitySettings
-from ..endpoint import StatisticsEndpoint
+from ..statistics_endpoint import StatisticsEndpoint
 from ..keys import default_eccrypto
 from ..network import Network
 from ..peer import Peer

@@ -1,0 +1,270 @@
+"""UDP endpoints (py-ipv8's ``ipv8.messaging.interfaces.udp.endpoint``): :class:`UDPEndpoint` (IPv4) and
+:class:`UDPv6Endpoint` on the running asyncio loop (uvloop when the application runs one; :func:`new_event_loop`
+picks it when installed), reading and writing in batches where the loop can watch the socket.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+from ._core import udpio as _udpio
+from ._core.environment import flag
+from ._core.udpio_py import sendable
+from .addresses import UDPv4Address, UDPv6Address
+from .endpoint import Endpoint, EndpointClosedException
+
+__all__ = ["BATCHED_IO", "FLUSH_AT", "RECEIVE_BUDGET", "SEND_QUEUE_LIMIT", "SocketOption", "UDPEndpoint",
+           "UDPv6Endpoint", "new_event_loop"]
+
+SocketOption = tuple[int, int, int]
+
+_new_v4 = tuple.__new__
+
+#: Read and write in batches where the loop can watch the socket (``IPV8FAST_UDP_BATCHING=0``: never).
+BATCHED_IO: bool = _udpio.AVAILABLE and flag("IPV8FAST_UDP_BATCHING", default=True)
+#: datagrams read per readable event before other callbacks get their turn
+RECEIVE_BUDGET = 1024
+#: queued datagrams that trigger an immediate flush
+FLUSH_AT = 512
+#: queued datagrams beyond which sends are dropped while the socket is full
+SEND_QUEUE_LIMIT = 65536
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop loop when uvloop is installed, else a stock asyncio loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
+    """A UDP socket over IPv4 on the running asyncio loop.
+
+    On loops that can watch a socket (uvloop, the selector loops) datagrams are read and written in batches
+    (:mod:`ipv8fast._core.udpio`: recvmmsg / sendmmsg and UDP segmentation offload on Linux): ``send`` queues
+    the datagram and the queue is flushed at the end of the loop iteration, or at once when
+    :data:`FLUSH_AT` are waiting. Elsewhere (Windows' proactor loop, ``IPV8FAST_UDP_BATCHING=0``) the asyncio
+    datagram transport is used. Outgoing datagrams that cannot be sent (not a numeric address of this
+    socket's family, refused by the OS, or more than :data:`SEND_QUEUE_LIMIT` waiting for a full socket)
+    are dropped, logged and counted in ``send_failures``.
+    """
+
+    SOCKET_FAMILY = socket.AF_INET
+    _ADDRESS_CLASS: type = UDPv4Address
+
+    def __init__(self, port: int = 0, ip: str = "0.0.0.0", sockopts: list[SocketOption] | None = None) -> None:
+        Endpoint.__init__(self)
+        self._port = port
+        self._ip = ip
+        self._sockopts = sockopts if sockopts is not None else [(socket.SOL_SOCKET, socket.SO_RCVBUF, 870400)]
+        self._running = False
+        self._closed = False
+        self._transport: asyncio.DatagramTransport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sock: socket.socket | None = None
+        self._receiver: Any = None
+        self._sender: Any = None
+        self._send_queue: list[tuple[Any, bytes]] = []
+        self._flush_scheduled = False
+        self._writer_armed = False
+        self._draining = False
+        self._address_when_closed: Any = (ip, port)
+        self.bytes_up = 0
+        self.bytes_down = 0
+        #: outgoing datagrams dropped: unsendable address, refused by the OS, or send queue full
+        self.send_failures = 0
+
+    @property
+    def batched(self) -> bool:
+        """True when this endpoint reads and writes in batches (else it uses the asyncio transport)."""
+        return self._sender is not None
+
+    # --- asyncio protocol (transport mode) ---
+
+    def datagram_received(self, datagram: bytes, addr: tuple) -> None:
+        if self._running:
+            self.bytes_down += len(datagram)
+            self.notify_listeners((_new_v4(UDPv4Address, addr), datagram))
+
+    def error_received(self, exc: Exception) -> None:
+        self._logger.debug("socket error: %s", exc)
+
+    # --- Endpoint ---
+
+    async def open(self) -> bool:
+        """Bind (trying the next port, up to 10 000 times, when one is taken) and start receiving."""
+        if self._running:
+            return True
+        loop = asyncio.get_running_loop()
+        self._receiver = self._sender = None
+        for _ in range(10_000):
+            sock = None
+            try:
+                sock = socket.socket(self.SOCKET_FAMILY, socket.SOCK_DGRAM)
+                for level, option, value in self._sockopts:
+                    sock.setsockopt(level, option, value)
+                sock.bind((self._ip, self._port))
+                sock.setblocking(False)
+                self._port = sock.getsockname()[1]
+                if not self._start_batched(loop, sock):
+                    self._transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
+                break
+            except (OSError, ValueError):
+                if sock is not None:
+                    sock.close()
+                self._port += 1
+        self._running = True
+        self._closed = False
+        return True
+
+    def _start_batched(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bool:
+        if not BATCHED_IO:
+            return False
+        try:
+            loop.add_reader(sock.fileno(), self._on_readable)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return False
+        self._loop, self._sock = loop, sock
+        self._receiver = _udpio.Receiver(sock, self._ADDRESS_CLASS)
+        self._sender = _udpio.Sender(sock)
+        return True
+
+    def _on_readable(self) -> None:
+        self._draining = True
+        try:
+            _, received_bytes, error = self._receiver.drain(self.notify_listeners, RECEIVE_BUDGET)
+        finally:
+            self._draining = False
+        self.bytes_down += received_bytes
+        if error:
+            self._logger.debug("socket error: %s", os.strerror(error))
+        if not self._running:
+            self._release_socket()
+
+    def send(self, socket_address: Any, packet: bytes) -> None:
+        """Send ``packet``; formatting errors of the destination are logged and the packet dropped."""
+        self.assert_open()
+        if self._sender is None:
+            if not sendable(self.SOCKET_FAMILY, socket_address):  # asyncio would close the transport
+                self._report_send_failure(socket_address, 0)
+                return
+            try:
+                self._transport.sendto(packet, socket_address)  # type: ignore[union-attr]
+                self.bytes_up += len(packet)
+            except (TypeError, ValueError, AttributeError) as exc:
+                self._logger.warning("Dropping packet due to message formatting error: %s", exc)
+            return
+        if not self._running:
+            return  # closed: silently dropped, as by a closing transport
+        queue = self._send_queue
+        if len(queue) >= SEND_QUEUE_LIMIT:
+            self.send_failures += 1
+            return
+        queue.append((socket_address, packet if type(packet) is bytes else bytes(packet)))
+        if self._writer_armed:
+            return
+        if len(queue) >= FLUSH_AT:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)  # type: ignore[union-attr]
+
+    def _flush(self) -> None:
+        """Write the send queue until it is empty or the socket is full (then wait until it is writable)."""
+        self._flush_scheduled = False
+        queue = self._send_queue
+        if not queue or self._sender is None or self._writer_armed:
+            return
+        done, _, sent_bytes, failures = self._sender.send(queue, 0)
+        self.bytes_up += sent_bytes
+        for index, error in failures:
+            self._report_send_failure(queue[index][0], error)
+        if done < len(queue):
+            del queue[:done]
+            if self._running:
+                self._writer_armed = True
+                self._loop.add_writer(self._sock.fileno(), self._on_writable)  # type: ignore[union-attr]
+        else:
+            queue.clear()
+
+    def _on_writable(self) -> None:
+        self._writer_armed = False
+        self._loop.remove_writer(self._sock.fileno())  # type: ignore[union-attr]
+        self._flush()
+
+    def _report_send_failure(self, address: Any, error: int) -> None:
+        self.send_failures += 1
+        if error == 0:
+            self._logger.warning("Dropping packet due to message formatting error: %r is not a numeric %s "
+                                 "address", address, "IPv6" if self.SOCKET_FAMILY == socket.AF_INET6 else "IPv4")
+        else:
+            self._logger.debug("socket error sending to %r: %s", address, os.strerror(error))
+
+    def log_error(self, message: str, level: int = logging.WARNING) -> None:
+        self._logger.log(level, message)
+
+    def assert_open(self) -> None:
+        if not self._running and not self._closed:
+            raise EndpointClosedException(self)
+
+    def close(self) -> None:
+        """Stop receiving; datagrams still queued are written if the socket takes them at once."""
+        if not self._running:
+            return
+        self._running = False
+        self._closed = True
+        if self._sender is not None:
+            self._flush()
+            self._send_queue.clear()
+            if not self._draining:
+                self._release_socket()
+        elif self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
+
+    def _release_socket(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is None or sock.fileno() < 0:
+            return
+        try:
+            self._loop.remove_reader(sock.fileno())  # type: ignore[union-attr]
+            if self._writer_armed:
+                self._writer_armed = False
+                self._loop.remove_writer(sock.fileno())  # type: ignore[union-attr]
+        except (RuntimeError, ValueError):  # the loop is already closed
+            pass
+        self._address_when_closed = sock.getsockname()
+        sock.close()
+
+    def get_address(self) -> Any:
+        self.assert_open()
+        if self._sender is not None:
+            return self._sock.getsockname() if self._sock is not None else self._address_when_closed
+        return self._transport.get_extra_info("socket").getsockname()  # type: ignore[union-attr]
+
+    def is_open(self) -> bool:
+        return self._running
+
+    def reset_byte_counters(self) -> None:
+        self.bytes_up = 0
+        self.bytes_down = 0
+
+
+class UDPv6Endpoint(UDPEndpoint):
+    """A UDP socket over IPv6 only (IPV6_V6ONLY)."""
+
+    SOCKET_FAMILY = socket.AF_INET6
+    _ADDRESS_CLASS = UDPv6Address
+
+    def __init__(self, port: int = 0, ip: str = "::") -> None:
+        super().__init__(port, ip, [(socket.SOL_SOCKET, socket.SO_RCVBUF, 870400),
+                                    (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)])
+
+    def datagram_received(self, datagram: bytes, addr: tuple) -> None:
+        if self._running:
+            self.bytes_down += len(datagram)
+            self.notify_listeners((_new_v4(UDPv6Address, addr[:2]), datagram))
