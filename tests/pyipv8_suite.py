@@ -56,6 +56,10 @@ class _Recorder:
     def __init__(self) -> None:
         self.outcomes: dict[str, str] = {}
         self.errors: dict[str, str] = {}
+        self.current = ""
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self.current = nodeid
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when == "call" or report.outcome != "passed":
@@ -78,7 +82,7 @@ def _is_loopback(address: Any) -> bool:
         return False
 
 
-def _guard_loopback(leaks: list[Any]) -> None:
+def _guard_loopback(leaks: list[Any], recorder: _Recorder) -> None:
     """Drop and record every datagram a UDP endpoint (ipv8fast's, or py-ipv8's in real mode) sends off loopback."""
     from ipv8.messaging.interfaces.udp import endpoint
 
@@ -87,7 +91,7 @@ def _guard_loopback(leaks: list[Any]) -> None:
 
         def guarded(self: Any, socket_address: Any, packet: bytes, _original: Any = original) -> None:
             if not _is_loopback(socket_address):
-                leaks.append(list(socket_address)[:2])
+                leaks.append([recorder.current.split("ipv8/test/")[-1], *list(socket_address)[:2]])
                 return
             _original(self, socket_address, packet)
 
@@ -103,8 +107,8 @@ def run_child(mode: str, targets: list[str], keyword: str | None, output: str) -
     import pytest
 
     leaks: list[Any] = []
-    _guard_loopback(leaks)
     recorder = _Recorder()
+    _guard_loopback(leaks, recorder)
     args = [*targets, "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-W", "ignore::DeprecationWarning",
             "-o", "console_output_style=classic"]
     if keyword:
