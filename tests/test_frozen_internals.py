@@ -158,7 +158,7 @@ class _Plain(Community):
     community_id = b"frozen-internals-000"
 
 
-def test_prefix_and_community_id_set_before_super_init() -> None:
+def test_prefix_and_community_id_set_before_super_init(loop: LoopHarness) -> None:
     """PexCommunity derives ``community_id`` and sets ``_prefix`` itself before calling ``super().__init__``."""
 
     class Derived(Community):
@@ -171,6 +171,7 @@ def test_prefix_and_community_id_set_before_super_init() -> None:
     overlay = Derived(settings)
     assert overlay.get_prefix() == b"\x00\x02" + b"\x01" * 19 + b"\x02"
     assert settings.endpoint._prefix_map[overlay.get_prefix()][0] is overlay
+    loop.run(overlay.unload())
 
 
 def test_ez_pack_with_an_empty_prefix(loop: LoopHarness) -> None:
