@@ -67,7 +67,11 @@ def refresh_upper_layers() -> None:
         _COMMUNITIES.pop(name, None)
     if upper_layers_available():
         for name, (module, attribute) in UPPER_LAYER_COMMUNITIES.items():
-            _COMMUNITIES[name] = getattr(importlib.import_module(module), attribute)
+            try:
+                _COMMUNITIES[name] = getattr(importlib.import_module(module), attribute)
+            except (ImportError, AttributeError) as exc:  # another py-ipv8 version: say so, keep the rest
+                warnings.warn(f"py-ipv8's {name} could not be loaded from {module}: {exc}", RuntimeWarning,
+                              stacklevel=2)
 
 
 def _tunnel_endpoint_class() -> type:

@@ -269,3 +269,23 @@ def test_anonymized_service_endpoints_under_hybrid(alias: None) -> None:
         harness.run(scenario())
     finally:
         harness.close()
+
+
+def test_vendored_copy_on_sys_path_is_used_and_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of the ipv8 package on sys.path (e.g. a git submodule) without version metadata."""
+    import importlib.machinery
+
+    installed = importlib.machinery.PathFinder.find_spec("ipv8").submodule_search_locations[0]
+    (tmp_path / "ipv8").symlink_to(installed, target_is_directory=True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    saved = _pop_real_pyipv8()
+    try:
+        with pytest.warns(compat.PyIPv8VersionWarning, match="no installed version metadata"):
+            compat.install()
+        import ipv8.dht.routing
+
+        assert compat.real_pyipv8_path() == str(tmp_path / "ipv8")
+        assert ipv8.dht.routing.__file__ == str(tmp_path / "ipv8" / "dht" / "routing.py")
+    finally:
+        compat.uninstall()
+        sys.modules.update(saved)
