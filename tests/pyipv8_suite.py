@@ -25,7 +25,6 @@ from typing import Any
 
 AREAS = ("core", "DHT", "tunnels", "attestation", "REST", "database")
 _AREA_DIRS = {"dht": "DHT", "REST": "REST", "attestation": "attestation", "messaging/anonymization": "tunnels"}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def pyipv8_test_dir() -> Path:
@@ -153,9 +152,7 @@ def run_mode(mode: str, targets: list[str] | None = None, keyword: str | None = 
         output = os.path.join(workdir, "result.json")
         command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--json", output,
                    *(["-k", keyword] if keyword else []), "--", *_resolve_targets(test_dir, targets or [])]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        run = subprocess.run(_netns_prefix() + command, cwd=workdir, env=env, capture_output=True, text=True,
-                             timeout=timeout)
+        run = subprocess.run(_netns_prefix() + command, cwd=workdir, capture_output=True, text=True, timeout=timeout)
         if not os.path.exists(output):
             raise RuntimeError(f"the {mode} run produced no result (exit {run.returncode}):\n"
                                f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
