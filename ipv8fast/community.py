@@ -87,7 +87,11 @@ class Community(EZPackOverlay):
         self.max_peers = settings.max_peers
         self.anonymize = settings.anonymize
         if settings.anonymize:
-            self.logger.warning("Cannot anonymize community traffic without TunnelEndpoint")
+            set_anonymity = getattr(self.endpoint, "set_anonymity", None)  # py-ipv8's TunnelEndpoint
+            if set_anonymity is not None:
+                set_anonymity(self._prefix, True)
+            else:
+                self.logger.warning("Cannot anonymize community traffic without TunnelEndpoint")
         self.network.register_service_provider(community_id, self)
         self.network.blacklist_mids.append(settings.my_peer.mid)
         self.bootstrappers: list[Any] = []

@@ -2,8 +2,10 @@
 
 Spec: api.md §18 (``ipv8.configuration``). The configuration is a plain dict (JSON-shaped); users may
 build it by hand, start from :func:`get_default_configuration`, or use the fluent :class:`ConfigBuilder`.
-Unlike py-ipv8, the default lists only ``DiscoveryCommunity``: tunnels, DHT and attestation are outside
-ipv8fast's scope, and a configuration naming them is rejected with a message saying so.
+On its own, ipv8fast's default lists only ``DiscoveryCommunity``: tunnels, DHT and attestation are outside
+its scope, and a configuration naming them is rejected with a message saying so. Under the hybrid alias
+(:mod:`ipv8fast.compat` with py-ipv8 installed) those layers come from py-ipv8: the default then lists
+py-ipv8's overlays too (HiddenTunnelCommunity, DHTDiscoveryCommunity with PingChurn) and nothing is refused.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ __all__ = [
     "default",
     "default_bootstrap_defs",
     "get_default_configuration",
+    "refresh_upper_layers",
+    "upper_layers_available",
     "validate_configuration",
 ]
 
@@ -79,6 +83,44 @@ default: dict[str, Any] = {
         },
     ],
 }
+
+
+#: py-ipv8's default overlays beyond DiscoveryCommunity, listed in :data:`default` under the hybrid alias.
+UPPER_LAYER_OVERLAYS: list[dict[str, Any]] = [
+    {
+        "class": "HiddenTunnelCommunity",
+        "key": "anonymous id",
+        "walkers": [{"strategy": "RandomWalk", "peers": 20, "init": {"timeout": 3.0}}],
+        "bootstrappers": [DISPERSY_BOOTSTRAPPER.copy()],
+        "initialize": {"min_circuits": 1, "max_circuits": 1, "max_joined_circuits": 100, "max_time": 600,
+                       "max_time_inactive": 20, "max_traffic": 250 * 1024 * 1024, "dht_lookup_interval": 30},
+        "on_start": [("build_tunnels", 1)],
+    },
+    {
+        "class": "DHTDiscoveryCommunity",
+        "key": "anonymous id",
+        "walkers": [{"strategy": "RandomWalk", "peers": 20, "init": {"timeout": 3.0}},
+                    {"strategy": "PingChurn", "peers": -1, "init": {}}],
+        "bootstrappers": [DISPERSY_BOOTSTRAPPER.copy()],
+        "initialize": {},
+        "on_start": [],
+    },
+]
+
+
+def upper_layers_available() -> bool:
+    """Whether py-ipv8's upper layers (tunnels, DHT, attestation) run on ipv8fast: the hybrid alias is on."""
+    from . import compat
+
+    return compat.hybrid()
+
+
+def refresh_upper_layers() -> None:
+    """List py-ipv8's default overlays in :data:`default` exactly while the hybrid alias is on."""
+    overlays = [block for block in default["overlays"] if all(block is not upper for upper in UPPER_LAYER_OVERLAYS)]
+    if upper_layers_available():
+        overlays.extend(UPPER_LAYER_OVERLAYS)
+    default["overlays"][:] = overlays
 
 
 def get_default_configuration() -> dict[str, Any]:
@@ -192,6 +234,7 @@ class _Checker:
         self.strict = strict
         self.require_interfaces = require_interfaces
         self.extra = set(extra_communities)
+        self.upper_layers = upper_layers_available()
         self.errors: list[tuple[str, str]] = []
 
     def fail(self, path: str, problem: str) -> None:
@@ -356,14 +399,14 @@ class _Checker:
         name = block.get("class")
         if "class" in block and self.string(name, f"{path}.class"):
             area = OUT_OF_SCOPE_OVERLAYS.get(name)
-            if area is not None and name not in self.extra:
+            if area is not None and name not in self.extra and not self.upper_layers:
                 self.fail(f"{path}.class", f"{name!r} is outside ipv8fast's scope ({area}); remove this overlay "
                                            "from the configuration or run it on py-ipv8")
         if "key" in block and aliases is not None and _hashable(block["key"]) and block["key"] not in aliases:
             known = ", ".join(repr(alias) for alias in aliases) or "none"
             self.fail(f"{path}.key", f"unknown key alias {_short(block['key'])} (aliases in 'keys': {known})")
         if "initialize" in block and self.kwargs(block["initialize"], f"{path}.initialize"):
-            if block["initialize"].get("anonymize"):
+            if block["initialize"].get("anonymize") and not self.upper_layers:
                 self.fail(f"{path}.initialize.anonymize",
                           "anonymized endpoints are outside ipv8fast's scope (anonymization (tunnels))")
         if "on_start" in block and self.sequence(block["on_start"], f"{path}.on_start"):
@@ -386,7 +429,7 @@ class _Checker:
         self.require(block, path, "strategy", "peers", "init")
         if "strategy" in block and self.string(block["strategy"], f"{path}.strategy"):
             area = _OUT_OF_SCOPE_STRATEGIES.get(block["strategy"])
-            if area is not None:
+            if area is not None and not self.upper_layers:
                 self.fail(f"{path}.strategy", f"{block['strategy']!r} is outside ipv8fast's scope ({area})")
         if "peers" in block:
             peers = block["peers"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import time
+import traceback
 from abc import ABC, abstractmethod
 from functools import lru_cache
 
@@ -23,6 +24,11 @@ class AddressProvider(ABC):
         self.addresses: set[str] = set()
         self.addresses_ts = 0.0
 
+    def on_exception(self) -> None:
+        """Report the exception being handled (on stderr) if this provider is verbose."""
+        if self.verbose:
+            traceback.print_exc()
+
     def discover_addresses(self, min_interval: float = 10.0) -> None:
         """Refresh the buffered addresses, at most once per ``min_interval`` seconds."""
         if time.time() - self.addresses_ts < min_interval:
@@ -30,6 +36,7 @@ class AddressProvider(ABC):
         try:
             self.addresses = set(self.get_addresses())
         except Exception:  # noqa: BLE001 - a provider failing means "no answer"
+            self.on_exception()
             self.addresses = set()
         self.addresses_ts = time.time()
 

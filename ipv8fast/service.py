@@ -5,12 +5,16 @@ keys, the overlays with their strategies and bootstrappers. ``await start()`` op
 ``on_start`` calls and starts the strategy ticker; ``await stop()`` undoes all of that.
 
 The registries ``_COMMUNITIES``, ``_WALKERS`` and ``_BOOTSTRAPPERS`` are plain dicts read at construction;
-users may add their own classes to them, as with py-ipv8.
+users may add their own classes to them, as with py-ipv8. Under the hybrid alias (:mod:`ipv8fast.compat`
+with py-ipv8 installed) ``_COMMUNITIES`` also holds py-ipv8's upper-layer overlays (tunnels, DHT,
+attestation), an overlay with ``initialize.anonymize`` gets py-ipv8's TunnelEndpoint around the endpoint,
+and ``produce_anonymized_endpoint`` works; without it those stay refused.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
+import importlib
 import logging
 import os
 import threading
@@ -36,7 +40,7 @@ from .util import maybe_coroutine
 __all__ = ["IPv8", "_BOOTSTRAPPERS", "_COMMUNITIES", "_WALKERS", "Community", "DiscoveryCommunity",
            "DiscoveryStrategy", "DispatcherEndpoint", "DispersyBootstrapper", "EdgeWalk", "Network", "Overlay",
            "Peer", "RandomWalk", "StatisticsEndpoint", "UDPBroadcastBootstrapper", "UDPEndpoint", "crypto",
-           "maybe_coroutine"]
+           "maybe_coroutine", "refresh_upper_layers"]
 
 crypto = default_eccrypto
 logger = logging.getLogger(__name__)
@@ -47,6 +51,40 @@ _BOOTSTRAPPERS: dict[str, type] = {"DispersyBootstrapper": DispersyBootstrapper,
                                    "UDPBroadcastBootstrapper": UDPBroadcastBootstrapper}
 
 OverlayT = TypeVar("OverlayT", bound=Overlay)
+
+#: py-ipv8's upper-layer overlays: name -> (module, class), registered in _COMMUNITIES under the hybrid alias.
+UPPER_LAYER_COMMUNITIES: dict[str, tuple[str, str]] = {
+    "AttestationCommunity": ("ipv8.attestation.wallet.community", "AttestationCommunity"),
+    "HiddenTunnelCommunity": ("ipv8.messaging.anonymization.hidden_services", "HiddenTunnelCommunity"),
+    "IdentityCommunity": ("ipv8.attestation.identity.community", "IdentityCommunity"),
+    "TunnelCommunity": ("ipv8.messaging.anonymization.community", "TunnelCommunity"),
+    "DHTDiscoveryCommunity": ("ipv8.dht.discovery", "DHTDiscoveryCommunity"),
+}
+
+
+def refresh_upper_layers() -> None:
+    """Register py-ipv8's upper-layer overlays in ``_COMMUNITIES`` exactly while the hybrid alias is on."""
+    from .configuration import upper_layers_available
+
+    for name in UPPER_LAYER_COMMUNITIES:
+        _COMMUNITIES.pop(name, None)
+    if upper_layers_available():
+        for name, (module, attribute) in UPPER_LAYER_COMMUNITIES.items():
+            try:
+                _COMMUNITIES[name] = getattr(importlib.import_module(module), attribute)
+            except (ImportError, AttributeError) as exc:  # another py-ipv8 version: say so, keep the rest
+                warnings.warn(f"py-ipv8's {name} could not be loaded from {module}: {exc}", RuntimeWarning,
+                              stacklevel=2)
+
+
+def _tunnel_endpoint_class() -> type:
+    """py-ipv8's TunnelEndpoint (hybrid alias only)."""
+    from .configuration import upper_layers_available
+
+    if not upper_layers_available():
+        raise NotImplementedError("anonymized endpoints (tunnels) are outside ipv8fast's scope; install py-ipv8 "
+                                  "3.2.x and use the hybrid alias (ipv8fast.compat) for them")
+    return importlib.import_module("ipv8.messaging.anonymization.endpoint").TunnelEndpoint
 
 
 def _load_keys(blocks: list[dict[str, Any]]) -> dict[str, Peer]:
@@ -95,6 +133,8 @@ class IPv8:
         self.endpoint: Endpoint = endpoint_override if endpoint_override is not None else _make_endpoint(configuration)
         if enable_statistics:
             self.endpoint = StatisticsEndpoint(self.endpoint)
+        if any(block.get("initialize", {}).get("anonymize") for block in configuration["overlays"]):
+            self.endpoint = _tunnel_endpoint_class()(self.endpoint)
         self.network = Network()
         self.keys: dict[str, Peer] = _load_keys(configuration["keys"])
 
@@ -206,4 +246,13 @@ class IPv8:
         await maybe_coroutine(self.endpoint.close)
 
     async def produce_anonymized_endpoint(self) -> Any:
-        raise NotImplementedError("anonymized endpoints (tunnels) are outside ipv8fast's scope")
+        """A new UDP endpoint on the UDPIPv4 interface address, opened and wrapped in a TunnelEndpoint (to
+        which a TunnelCommunity must still be registered)."""
+        tunnel_endpoint = _tunnel_endpoint_class()
+        address = self.configuration.get("address", "0.0.0.0")
+        for spec in self.configuration.get("interfaces", []):
+            if spec["interface"] == "UDPIPv4":
+                address = spec["ip"]
+        base_endpoint = UDPEndpoint(port=0, ip=address)
+        await base_endpoint.open()
+        return tunnel_endpoint(base_endpoint)

@@ -17,10 +17,29 @@ PROGRAMS = Path(__file__).parent / "compat_programs"
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.fixture
-def alias():
+def _pop_real_pyipv8() -> dict[str, object]:
+    """Take the real py-ipv8 modules (imported by other tests as the reference) out of sys.modules."""
     saved = {name: module for name, module in sys.modules.items()
              if name == "ipv8_service" or name == "ipv8" or name.startswith("ipv8.")}
+    for name in saved:
+        del sys.modules[name]
+    return saved
+
+
+@pytest.fixture
+def alias():
+    saved = _pop_real_pyipv8()
+    compat.install()
+    yield
+    compat.uninstall()
+    sys.modules.update(saved)
+
+
+@pytest.fixture
+def alias_without_pyipv8(monkeypatch: pytest.MonkeyPatch):
+    """The alias as on a machine without py-ipv8: the finder cannot see the real package."""
+    monkeypatch.setattr(compat, "_locate_real_pyipv8", lambda: None)
+    saved = _pop_real_pyipv8()
     compat.install()
     yield
     compat.uninstall()
@@ -72,7 +91,8 @@ def test_endpoint_paths_serve_the_module_that_holds_the_names(alias: None) -> No
     assert udp.UDPv4Address is importlib.import_module("ipv8fast.addresses").UDPv4Address
 
 
-def test_out_of_scope_paths_raise_clearly(alias: None) -> None:
+def test_out_of_scope_paths_raise_clearly(alias_without_pyipv8: None) -> None:
+    assert not compat.hybrid()
     with pytest.raises(ImportError, match="outside ipv8fast's scope"):
         __import__("ipv8.messaging.anonymization.community")
     with pytest.raises(ImportError, match="DHT is outside"):
@@ -120,3 +140,179 @@ def test_testbase_program(tmp_path: Path) -> None:
     result = run_program("testbase_program.py", {}, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Ran 2 tests" in result.stderr and "OK" in result.stderr
+
+
+def test_hybrid_serves_the_rest_of_pyipv8_from_its_files(alias: None) -> None:
+    import importlib
+
+    import ipv8
+    import ipv8.messaging
+    from ipv8.dht import DHTError
+    from ipv8.dht.discovery import DHTDiscoveryCommunity
+    from ipv8.messaging.anonymization.endpoint import TunnelEndpoint
+    from ipv8.messaging.interfaces.lan_addresses import importshield
+
+    import ipv8fast.community
+    import ipv8fast.endpoint
+
+    real = compat.real_pyipv8_path()
+    assert compat.hybrid() and real is not None
+    assert ipv8.__path__ == [real] and ipv8.messaging.__path__ == [os.path.join(real, "messaging")]
+    assert DHTDiscoveryCommunity.__module__ == "ipv8.dht.discovery" and issubclass(DHTError, Exception)
+    assert issubclass(DHTDiscoveryCommunity, ipv8fast.community.Community)
+    assert issubclass(TunnelEndpoint, ipv8fast.endpoint.Endpoint)
+    assert importshield.__file__.startswith(real)
+    assert importlib.import_module("ipv8.community").Community is ipv8fast.community.Community  # alias still wins
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("ipv8.no_such_module")
+
+
+def test_install_refuses_after_a_real_pyipv8_import() -> None:
+    saved = _pop_real_pyipv8()
+    try:
+        import ipv8.peer  # noqa: F401 - the real one, before the alias
+
+        with pytest.raises(RuntimeError, match="must run before any py-ipv8 import, but ipv8, "):
+            compat.install()
+        assert not compat.hybrid()
+    finally:
+        _pop_real_pyipv8()
+        sys.modules.update(saved)
+
+
+def test_other_pyipv8_version_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compat, "_pyipv8_version", lambda directory: "3.3.0")
+    saved = _pop_real_pyipv8()
+    try:
+        with pytest.warns(compat.PyIPv8VersionWarning, match="py-ipv8 3.3.0 is installed"):
+            compat.install()
+    finally:
+        compat.uninstall()
+        sys.modules.update(saved)
+
+
+def test_supported_pyipv8_is_found_without_warning(alias: None) -> None:
+    real = compat.real_pyipv8_path()
+    assert real is not None and compat._pyipv8_version(real).startswith(compat.SUPPORTED_PYIPV8)
+
+
+def test_default_configuration_and_registry_match_pyipv8_under_hybrid() -> None:
+    import ipv8_service as real_service
+    from ipv8.configuration import get_default_configuration as real_default
+
+    expected = [(block["class"], [walker["strategy"] for walker in block["walkers"]], block["initialize"],
+                 [tuple(entry) for entry in block["on_start"]]) for block in real_default()["overlays"]]
+    expected_registry = set(real_service._COMMUNITIES)
+    saved = _pop_real_pyipv8()
+    compat.install()
+    try:
+        from ipv8.configuration import get_default_configuration
+        from ipv8_service import _COMMUNITIES
+
+        got = [(block["class"], [walker["strategy"] for walker in block["walkers"]], block["initialize"],
+                [tuple(entry) for entry in block["on_start"]]) for block in get_default_configuration()["overlays"]]
+        assert got == expected
+        assert set(_COMMUNITIES) == expected_registry
+        assert _COMMUNITIES["HiddenTunnelCommunity"].__module__ == "ipv8.messaging.anonymization.hidden_services"
+    finally:
+        compat.uninstall()
+        sys.modules.update(saved)
+    from ipv8fast.configuration import get_default_configuration as plain_default
+    from ipv8fast.service import _COMMUNITIES as plain_registry
+
+    assert [block["class"] for block in plain_default()["overlays"]] == ["DiscoveryCommunity"]
+    assert set(plain_registry) == {"DiscoveryCommunity"}
+
+
+def test_upper_layer_hooks_refused_without_pyipv8(alias_without_pyipv8: None) -> None:
+    from ipv8fast.configuration import ConfigurationError, get_default_configuration, validate_configuration
+    from ipv8fast.testing.ipv8 import MockIPv8
+
+    from ipv8.community import Community as AliasCommunity
+
+    class Some(AliasCommunity):
+        community_id = b"compat-refusals-0001"
+
+    with pytest.raises(NotImplementedError, match="DHT is outside"):
+        MockIPv8("curve25519", Some, create_dht=True)
+    config = get_default_configuration()
+    config["overlays"][0]["class"] = "HiddenTunnelCommunity"
+    with pytest.raises(ConfigurationError, match="outside ipv8fast's scope"):
+        validate_configuration(config)
+
+
+def test_mock_ipv8_with_dht_and_tunnel_endpoint_under_hybrid(alias: None) -> None:
+    from ipv8.community import Community as AliasCommunity
+    from ipv8.dht.discovery import DHTDiscoveryCommunity
+    from ipv8.test.mocking.ipv8 import MockIPv8, MockTunnelEndpoint
+
+    class Some(AliasCommunity):
+        community_id = b"compat-mock-dht-0001"
+
+    harness = LoopHarness()
+
+    async def scenario() -> None:
+        node = MockIPv8("curve25519", Some, create_dht=True)
+        assert isinstance(node.dht, DHTDiscoveryCommunity) and node.dht.endpoint is node.endpoint
+        assert node.get_overlay(DHTDiscoveryCommunity) is node.dht
+        endpoint = await node.produce_anonymized_endpoint()
+        assert isinstance(endpoint, MockTunnelEndpoint) and endpoint.is_open()
+        endpoint.set_tunnel_community(None, hops=2)
+        endpoint.close()
+        await node.stop()
+
+    try:
+        harness.run(scenario())
+    finally:
+        harness.close()
+
+
+def test_anonymized_service_endpoints_under_hybrid(alias: None) -> None:
+    from ipv8.configuration import ConfigBuilder
+    from ipv8.messaging.anonymization.endpoint import TunnelEndpoint
+    from ipv8_service import IPv8
+
+    from ipv8.community import Community as AliasCommunity
+
+    class Hidden(AliasCommunity):
+        community_id = b"compat-anonymized-01"
+
+    config = (ConfigBuilder().clear_keys().clear_overlays().set_address("127.0.0.1").set_port(0)
+              .add_ephemeral_key("me").add_overlay("Hidden", "me", [], [], {"anonymize": True}, []).finalize())
+    harness = LoopHarness()
+
+    async def scenario() -> None:
+        node = IPv8(config, extra_communities={"Hidden": Hidden})
+        assert isinstance(node.endpoint, TunnelEndpoint)
+        overlay = node.get_overlay(Hidden)
+        assert node.endpoint.settings == {overlay.get_prefix(): True}  # set_anonymity, as py-ipv8 does
+        await node.start()
+        extra = await node.produce_anonymized_endpoint()
+        assert isinstance(extra, TunnelEndpoint) and extra.get_address()[0] == "127.0.0.1"
+        extra.close()
+        await node.stop()
+
+    try:
+        harness.run(scenario())
+    finally:
+        harness.close()
+
+
+def test_vendored_copy_on_sys_path_is_used_and_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of the ipv8 package on sys.path (e.g. a git submodule) without version metadata."""
+    import importlib.machinery
+
+    installed = importlib.machinery.PathFinder.find_spec("ipv8").submodule_search_locations[0]
+    (tmp_path / "ipv8").symlink_to(installed, target_is_directory=True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    saved = _pop_real_pyipv8()
+    try:
+        with pytest.warns(compat.PyIPv8VersionWarning, match="no installed version metadata"):
+            compat.install()
+        import ipv8.dht.routing
+
+        assert compat.real_pyipv8_path() == str(tmp_path / "ipv8")
+        assert ipv8.dht.routing.__file__ == str(tmp_path / "ipv8" / "dht" / "routing.py")
+    finally:
+        compat.uninstall()
+        sys.modules.update(saved)

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import abc
+import struct
 from typing import Any
 
 
-class PackError(RuntimeError):
-    """A value could not be packed, or bytes could not be unpacked (the only error the serializer raises)."""
+class PackError(RuntimeError, struct.error):
+    """A value could not be packed, or bytes could not be unpacked (the only error the serializer raises).
+
+    Also a ``struct.error``, which py-ipv8 code catches from the bare packers.
+    """
 
 
 class Serializable(abc.ABC):

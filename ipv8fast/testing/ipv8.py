@@ -1,6 +1,8 @@
 """MockIPv8 (py-ipv8's ``ipv8.test.mocking.ipv8``; spec api.md §22.2)."""
 from __future__ import annotations
 
+import asyncio
+import importlib
 from typing import Any, Iterator
 
 from ..community import CommunitySettings
@@ -16,7 +18,20 @@ __all__ = ["MockIPv8", "MockTunnelEndpoint"]
 
 
 class MockTunnelEndpoint(AutoMockEndpoint):
-    """Name kept for imports; tunnels are outside ipv8fast's scope, so this is a plain AutoMockEndpoint."""
+    """An AutoMockEndpoint with the TunnelEndpoint API, doing nothing with it."""
+
+    def set_tunnel_community(self, tunnel_community: Any, hops: int = 1) -> None:
+        """Pretend to adopt ``tunnel_community`` (a TunnelCommunity, or None)."""
+
+
+def _dht_class() -> type:
+    """py-ipv8's DHTDiscoveryCommunity (hybrid alias only)."""
+    from ..configuration import upper_layers_available
+
+    if not upper_layers_available():
+        raise NotImplementedError("create_dht: the DHT is outside ipv8fast's scope; install py-ipv8 3.2.x and use "
+                                  "the hybrid alias (ipv8fast.compat) for it")
+    return importlib.import_module("ipv8.dht.discovery").DHTDiscoveryCommunity
 
 
 class MockIPv8:
@@ -29,8 +44,7 @@ class MockIPv8:
 
     def __init__(self, crypto_curve_or_peer: str | Peer, overlay_class: type, settings: CommunitySettings | None = None,
                  create_dht: bool = False, enable_statistics: bool = False) -> None:
-        if create_dht:
-            raise NotImplementedError("create_dht: the DHT is outside ipv8fast's scope")
+        dht_class = _dht_class() if create_dht else None
         self.endpoint: Any = self.endpoint_class()
         self.endpoint.open()
         if enable_statistics:
@@ -48,6 +62,9 @@ class MockIPv8:
         else:
             settings.__dict__.update(fields)
         self.dht = None
+        if dht_class is not None:
+            self.dht = dht_class(CommunitySettings(my_peer=self.my_peer, endpoint=self.endpoint, network=self.network))
+            settings.dht = self.dht
         self.overlay = overlay_class(settings)
         self.discovery = MockWalk(self.overlay)
         self.overlay.my_estimated_wan = wan_address
@@ -79,5 +96,9 @@ class MockIPv8:
         if self.dht:
             await self.dht.unload()
 
-    async def produce_anonymized_endpoint(self) -> Any:
-        raise NotImplementedError("anonymized endpoints (tunnels) are outside ipv8fast's scope")
+    async def produce_anonymized_endpoint(self) -> MockTunnelEndpoint:
+        """A fresh, opened MockTunnelEndpoint."""
+        endpoint = MockTunnelEndpoint()
+        endpoint.open()
+        await asyncio.sleep(0)
+        return endpoint
