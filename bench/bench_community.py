@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
 import statistics
 import sys
 import time
 from typing import Any
 
+# Run as a script, the checkout's own ipv8fast comes first (not another one installed).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
-from interop_node import NAMES  # noqa: E402
+from ipv8fast.testing.implementations import import_modules, loopback_settings  # noqa: E402
 
 BURST = 256
 IMPLS = ("ipv8", "ipv8fast")
@@ -33,7 +32,7 @@ CASES = ("unsigned", "signed", "roundtrip")
 
 
 def build(impl: str) -> Any:
-    m = {key: importlib.import_module(name) for key, name in NAMES[impl].items()}
+    m = import_modules(impl)
     lazy = m["lazy"]
 
     @m["payload"].vp_compile
@@ -90,12 +89,7 @@ def build(impl: str) -> Any:
         msg_id = 7
 
     async def node() -> Any:
-        endpoint = m["endpoint"].UDPEndpoint(0, "127.0.0.1")
-        await endpoint.open()
-        key = m["crypto"].default_eccrypto.generate_key("curve25519")
-        settings = m["community"].CommunitySettings(my_peer=m["peer"].Peer(key), endpoint=endpoint,
-                                                    network=m["network"].Network())
-        return BenchCommunity(settings)
+        return BenchCommunity(await loopback_settings(m))
 
     return node, {False: Unsigned, True: Message}, Request, Pending, m["peer"].Peer
 

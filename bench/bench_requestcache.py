@@ -19,8 +19,6 @@ import sys
 import time
 from typing import Any, Callable
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 IMPLS = {"fast": "ipv8fast (compiled)", "fast-py": "ipv8fast (pure)", "ref": "py-ipv8 3.2.1"}
 
 

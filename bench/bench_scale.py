@@ -1,68 +1,19 @@
 """Scale: N IPv8 instances (DiscoveryCommunity, default walkers) in one process on 127.0.0.1 with a local
-tracker; reports the time until every node has >= TARGET peers and the CPU time per dispatcher tick.
+tracker; reports the time until every node has >= TARGET peers and the CPU time per dispatcher tick
+(the scenario is ``ipv8fast.testing.loopback.converge``).
 
     python bench/bench_scale.py [N=100] [TARGET=10] [TIMEOUT=120]
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
-import time
 
-from ipv8fast.configuration import Bootstrapper, BootstrapperDefinition, ConfigBuilder, Strategy, WalkerDefinition
-from ipv8fast.discovery_community import DiscoveryCommunity
-from ipv8fast.endpoint import UDPEndpoint
-from ipv8fast.service import IPv8
-from ipv8fast.tracker import Tracker
+# Run as a script, the checkout's own ipv8fast comes first (not another one installed).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def node_configuration(tracker_port: int, walker_interval: float = 0.5, log_level: str | None = "ERROR") -> dict:
-    """One node: DiscoveryCommunity with the default walkers, bootstrapping from the tracker on 127.0.0.1."""
-    builder = ConfigBuilder().clear_keys().clear_overlays().set_address("127.0.0.1").set_port(0)
-    builder.add_ephemeral_key("me").set_walker_interval(walker_interval)
-    if log_level is not None:
-        builder.set_log_level(log_level)
-    builder.add_overlay("DiscoveryCommunity", "me",
-                        [WalkerDefinition(Strategy.RandomWalk, 20, {"timeout": 3.0}),
-                         WalkerDefinition(Strategy.RandomChurn, -1, {}),
-                         WalkerDefinition(Strategy.PeriodicSimilarity, -1, {})],
-                        [BootstrapperDefinition(Bootstrapper.DispersyBootstrapper,
-                                                {"ip_addresses": [("127.0.0.1", tracker_port)],
-                                                 "dns_addresses": [], "bootstrap_timeout": 5.0})], {}, [])
-    return builder.finalize()
-
-
-async def converge(count: int, target: int, timeout: float) -> dict:
-    """Start ``count`` nodes and a tracker; wait until each has ``target`` peers; return the figures."""
-    endpoint = UDPEndpoint(0, "127.0.0.1")
-    await endpoint.open()
-    tracker = Tracker(endpoint)
-    tracker.start()
-    nodes = [IPv8(node_configuration(endpoint.get_address()[1])) for _ in range(count)]
-    overlays = [node.get_overlay(DiscoveryCommunity) for node in nodes]
-    started = time.monotonic()
-    cpu_start = time.process_time()
-    try:
-        for node in nodes:
-            await node.start()
-        counts = [0] * count
-        while time.monotonic() - started < timeout:
-            counts = [len(overlay.get_peers()) for overlay in overlays]
-            if min(counts) >= target:
-                break
-            await asyncio.sleep(0.1)
-        elapsed = time.monotonic() - started
-        cpu = time.process_time() - cpu_start
-        ticks = max(elapsed / 0.5, 1) * count
-        return {"nodes": count, "target": target, "converged": min(counts) >= target, "seconds": elapsed,
-                "min_peers": min(counts), "mean_peers": sum(counts) / count, "cpu_seconds": cpu,
-                "cpu_ms_per_node_tick": 1000 * cpu / ticks,
-                "drops": sum(sum(o.drops.values()) for o in overlays)}
-    finally:
-        for node in nodes:
-            await node.stop()
-        await tracker.stop()
-        endpoint.close()
+from ipv8fast.testing.loopback import converge  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

@@ -30,6 +30,7 @@ from collections import deque
 from operator import call
 from typing import Any, Callable
 
+# Run as a script, the checkout's own ipv8fast comes first (not another one installed).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

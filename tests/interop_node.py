@@ -4,30 +4,24 @@
 driven by JSON lines on stdin (``walk``, ``request``, ``note``, ``status``, ``quit``) and answering with JSON
 lines on stdout. ``make_node("ipv8fast", ...)`` builds the same node from ipv8fast inside the test process.
 The node speaks the seed's request/response pattern: a signed request carrying a RequestCache number, a
-signed response matched with ``retrieve_cache``, and an unsigned note.
+signed response matched with ``retrieve_cache``, and an unsigned note. The module paths of either library
+come from ``ipv8fast.testing.implementations`` (the py-ipv8 process imports the ipv8fast package for that
+table, and runs py-ipv8 only).
 """
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import sys
 import threading
 from typing import Any
 
-NAMES = {
-    "ipv8": {"community": "ipv8.community", "lazy": "ipv8.lazy_community", "payload": "ipv8.messaging.lazy_payload",
-             "endpoint": "ipv8.messaging.interfaces.udp.endpoint", "network": "ipv8.peerdiscovery.network",
-             "peer": "ipv8.peer", "crypto": "ipv8.keyvault.crypto", "cache": "ipv8.requestcache"},
-    "ipv8fast": {"community": "ipv8fast.community", "lazy": "ipv8fast.lazy", "payload": "ipv8fast.payload",
-                 "endpoint": "ipv8fast.udp_endpoint", "network": "ipv8fast.network", "peer": "ipv8fast.peer",
-                 "crypto": "ipv8fast.keys", "cache": "ipv8fast.requestcache"},
-}
+from ipv8fast.testing.implementations import import_modules, loopback_settings
 
 
 def make_node(impl: str, community_id: bytes) -> Any:
     """An unopened node class instance factory for ``impl``: returns ``(node_class, endpoint_class, ...)``."""
-    m = {key: importlib.import_module(name) for key, name in NAMES[impl].items()}
+    m = import_modules(impl)
     lazy_wrapper, lazy_wrapper_unsigned, retrieve_cache = (m["lazy"].lazy_wrapper, m["lazy"].lazy_wrapper_unsigned,
                                                            m["lazy"].retrieve_cache)
 
@@ -112,11 +106,7 @@ def make_node(impl: str, community_id: bytes) -> Any:
             await super().unload()
 
     async def start() -> Any:
-        endpoint = m["endpoint"].UDPEndpoint(0, "127.0.0.1")
-        await endpoint.open()
-        settings = m["community"].CommunitySettings(my_peer=m["peer"].Peer(
-            m["crypto"].default_eccrypto.generate_key("curve25519")), endpoint=endpoint, network=m["network"].Network())
-        return InteropCommunity(settings)
+        return InteropCommunity(await loopback_settings(m))
 
     return start
 

@@ -2,7 +2,8 @@
 
 ``python pyipv8_peer.py TRACKER_PORT [COUNT] [SECONDS]`` runs COUNT IPv8 instances in one process and
 prints one JSON line per 0.25 s: ``{"ports": [...], "peers": [[port, ...], ...]}``; it exits after SECONDS
-or when stdin closes. Written against py-ipv8's public API; run as the reference peer in tests and benches.
+or when stdin closes. Written against py-ipv8's public API (the loopback configuration comes from
+``ipv8fast.testing.implementations``, the same as the scale scenarios'); run as the reference peer in tests.
 """
 from __future__ import annotations
 
@@ -12,23 +13,10 @@ import logging
 import sys
 import threading
 
-from ipv8.configuration import Bootstrapper, BootstrapperDefinition, ConfigBuilder, Strategy, WalkerDefinition
 from ipv8.peerdiscovery.community import DiscoveryCommunity
 from ipv8_service import IPv8
 
-
-def configuration(tracker_port: int) -> dict:
-    builder = ConfigBuilder().clear_keys().clear_overlays().set_address("127.0.0.1").set_port(0)
-    builder.set_log_level("ERROR")
-    builder.add_ephemeral_key("me")
-    builder.add_overlay("DiscoveryCommunity", "me",
-                        [WalkerDefinition(Strategy.RandomWalk, 20, {"timeout": 3.0}),
-                         WalkerDefinition(Strategy.RandomChurn, -1, {}),
-                         WalkerDefinition(Strategy.PeriodicSimilarity, -1, {})],
-                        [BootstrapperDefinition(Bootstrapper.DispersyBootstrapper,
-                                                {"ip_addresses": [("127.0.0.1", tracker_port)], "dns_addresses": [],
-                                                 "bootstrap_timeout": 5.0})], {}, [])
-    return builder.finalize()
+from ipv8fast.testing.implementations import node_configuration
 
 
 async def main(tracker_port: int, count: int, seconds: float) -> None:
@@ -44,7 +32,7 @@ async def main(tracker_port: int, count: int, seconds: float) -> None:
         loop.call_soon_threadsafe(done.set)
 
     threading.Thread(target=watch_stdin, daemon=True).start()
-    nodes = [IPv8(configuration(tracker_port)) for _ in range(count)]
+    nodes = [IPv8(node_configuration("ipv8", tracker_port)) for _ in range(count)]
     for node in nodes:
         await node.start()
     overlays = [node.get_overlay(DiscoveryCommunity) for node in nodes]

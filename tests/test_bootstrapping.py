@@ -32,13 +32,11 @@ from ipv8fast.keys import default_eccrypto
 from ipv8fast.network import Network
 from ipv8fast.peer import Peer
 from ipv8fast.service import IPv8
+from ipv8fast.testing.loopback import node_configuration as loopback_configuration
 from ipv8fast.tracker import Tracker
 
 PACKETS = load_vectors("packets")
 TESTS = Path(__file__).parent
-sys.path.insert(0, str(TESTS.parent / "bench"))
-
-from bench_scale import node_configuration as scale_node_configuration  # noqa: E402
 
 
 @pytest.fixture
@@ -176,7 +174,7 @@ def test_broadcast_exchange_on_loopback(loop: LoopHarness) -> None:
 # --- tracker ----------------------------------------------------------------------------------------------
 
 def node_configuration(tracker_port: int) -> dict:
-    return scale_node_configuration(tracker_port, walker_interval=0.1, log_level=None)
+    return loopback_configuration(tracker_port, walker_interval=0.1, log_level=None)
 
 
 async def start_tracker() -> tuple[Tracker, int]:

@@ -1,15 +1,10 @@
 """Scale (bounded): 30 IPv8 instances in one process on 127.0.0.1 with a local tracker all reach >= 10 peers.
-The 100-node run with timings is bench/bench_scale.py."""
+The 100-node run with timings is bench/bench_scale.py; both run ipv8fast.testing.loopback.converge."""
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 from _loop import LoopHarness
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-
-from bench_scale import converge  # noqa: E402
+from ipv8fast.testing.loopback import converge
 
 
 def test_thirty_nodes_converge() -> None:

@@ -1,16 +1,12 @@
 """Scale, mixed population (bounded): 10 py-ipv8 nodes (one subprocess) and 10 ipv8fast nodes on 127.0.0.1
-with a local tracker all reach >= 5 peers. The side-by-side figures are bench/bench_scale_mixed.py."""
+with a local tracker all reach >= 5 peers. The side-by-side figures are bench/bench_scale_mixed.py; both run
+ipv8fast.testing.loopback.run_population."""
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 from _loop import LoopHarness
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-
-from bench_scale_mixed import run_population
+from ipv8fast.testing.loopback import run_population
 
 
 def test_mixed_population_converges() -> None:

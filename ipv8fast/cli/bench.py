@@ -58,7 +58,7 @@ def pyipv8_installed() -> bool:
 # ------------------------------------------------------------------------------------- adapters (child side)
 
 def load_bench(bench_dir: Path, name: str) -> ModuleType:
-    """Import ``bench_dir/name.py`` as a module (bench modules put the checkout and tests/ on sys.path)."""
+    """Import ``bench_dir/name.py`` as a module (the helpers it shares with the tests come from ipv8fast.testing)."""
     spec = importlib.util.spec_from_file_location(name, bench_dir / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import csv
 import gc
-import importlib
 import importlib.util
 import json
 import logging
@@ -34,6 +33,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Callable
 
 IMPLS = {"ipv8fast": "ipv8fast", "pyipv8": "py-ipv8"}
@@ -42,14 +42,8 @@ COLUMNS = ["impl", "second", "pending_caches", "timeouts_per_s", "roundtrips_per
 #: Estimated bytes per pending cache, for the memory guard (measured RSS: ~290 B and ~3.3 KB once py-ipv8's
 #: per-cache timeout task has started).
 EST_BYTES = {"ipv8fast": 400, "pyipv8": 4000}
-MODULES = {
-    "ipv8fast": {"community": "ipv8fast.community", "lazy": "ipv8fast.lazy", "payload": "ipv8fast.payload",
-                 "endpoint": "ipv8fast.udp_endpoint", "network": "ipv8fast.network", "peer": "ipv8fast.peer",
-                 "crypto": "ipv8fast.keys", "cache": "ipv8fast.requestcache"},
-    "pyipv8": {"community": "ipv8.community", "lazy": "ipv8.lazy_community", "payload": "ipv8.messaging.lazy_payload",
-               "endpoint": "ipv8.messaging.interfaces.udp.endpoint", "network": "ipv8.peerdiscovery.network",
-               "peer": "ipv8.peer", "crypto": "ipv8.keyvault.crypto", "cache": "ipv8.requestcache"},
-}
+#: The top-level package of each implementation.
+PACKAGES = {"ipv8fast": "ipv8fast", "pyipv8": "ipv8"}
 FILL_BATCH = 1000
 FILL_SLICE = 0.02
 #: Seconds the fill may take at most; a longer one stops there with a notice.
@@ -82,8 +76,22 @@ def available_mb() -> float | None:
     return None
 
 
+def load_implementations() -> ModuleType:
+    """ipv8fast/testing/implementations.py (the module paths of both libraries), loaded by file path: this
+    file runs as a script in the child, and the py-ipv8 child must never import the ipv8fast package."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testing", "implementations.py")
+    spec = importlib.util.spec_from_file_location("ipv8fast_implementations", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+implementations = load_implementations()
+
+
 def is_installed(impl: str) -> bool:
-    return importlib.util.find_spec("ipv8" if impl == "pyipv8" else "ipv8fast") is not None
+    return importlib.util.find_spec(PACKAGES[impl]) is not None
 
 
 # ---------------------------------------------------------------------------------------------- child side
@@ -111,7 +119,7 @@ class Counters:
 
 def build(impl: str, counters: Counters, clock: Callable[[], float]) -> tuple[Callable, type]:
     """``(make_node, Expiring)`` for ``impl``: an async node factory and the expiring cache class."""
-    m = {key: importlib.import_module(name) for key, name in MODULES[impl].items()}
+    m = implementations.import_modules(PACKAGES[impl])
     lazy, cache_module = m["lazy"], m["cache"]
 
     @m["payload"].vp_compile
@@ -179,12 +187,7 @@ def build(impl: str, counters: Counters, clock: Callable[[], float]) -> tuple[Ca
             self.send_request()
 
     async def make_node() -> Any:
-        endpoint = m["endpoint"].UDPEndpoint(0, "127.0.0.1")
-        await endpoint.open()
-        key = m["crypto"].default_eccrypto.generate_key("curve25519")
-        settings = m["community"].CommunitySettings(my_peer=m["peer"].Peer(key), endpoint=endpoint,
-                                                    network=m["network"].Network())
-        node = LoadCommunity(settings)
+        node = LoadCommunity(await implementations.loopback_settings(m))
         node.cancel_pending_task("discover_lan_addresses")
         node.peer_class = m["peer"].Peer
         return node
@@ -386,9 +389,7 @@ class Run:
 
 def child_command(argv: list[str]) -> list[str]:
     """Run this file as a script, so a py-ipv8 child never imports the ipv8fast package."""
-    code = ("import runpy, sys; sys.argv = sys.argv[1:]; "
-            "runpy.run_path(sys.argv[0], run_name='__main__')")
-    return [sys.executable, "-c", code, os.path.abspath(__file__), "--child", *argv]
+    return implementations.script_command(os.path.abspath(__file__), "--child", *argv)
 
 
 def run_child(impl: str, caches: int, requested: int, args: argparse.Namespace) -> Run:

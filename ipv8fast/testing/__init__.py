@@ -1,7 +1,9 @@
 """Test helpers for users' own overlay test suites (py-ipv8's ``ipv8.test.base`` and ``ipv8.test.mocking``).
 
 Porting a py-ipv8 test suite means changing its imports to this package (or running it under
-``ipv8fast.compat``). :class:`LossyEndpoint` (seeded drop/delay/duplicate/reorder) is ipv8fast's own.
+``ipv8fast.compat``). :class:`LossyEndpoint` (seeded drop/delay/duplicate/reorder) is ipv8fast's own, and so
+are the submodules (not imported here): :mod:`.loopback` (scale scenarios on 127.0.0.1: a node configuration,
+``converge``, ``run_population``) and :mod:`.implementations` (py-ipv8 and ipv8fast module paths side by side).
 """
 from .base import TestBase, TranslatedMockEndpointListener
 from .community import DEFAULT_COMMUNITY_SETTINGS, MockCommunity

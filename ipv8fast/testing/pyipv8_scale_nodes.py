@@ -1,5 +1,8 @@
 """COUNT py-ipv8 IPv8 nodes (DiscoveryCommunity, the scale benchmark's walkers) in one process, for
-bench_scale_mixed.py: ``python pyipv8_scale_nodes.py TRACKER_PORT COUNT [MAX_SECONDS]``.
+:func:`ipv8fast.testing.loopback.run_population`: a script, never imported, and it never imports the
+ipv8fast package (fair CPU figures): run it with ``implementations.script_command(path, TRACKER_PORT, COUNT
+[, MAX_SECONDS])`` (a plain ``python pyipv8_scale_nodes.py`` would put this folder on sys.path, where
+``ipv8.py`` hides py-ipv8).
 
 Builds the nodes, prints ``{"ready": true}``, waits for a ``go`` line on stdin, starts them, then prints one
 JSON line every 0.25 s: ``{"peers": [count per node], "cpu": process CPU seconds since go}``. Exits when
@@ -8,34 +11,27 @@ stdin closes or after MAX_SECONDS (default 300). Written against py-ipv8's publi
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import logging
 import sys
 import time
+from pathlib import Path
+from types import ModuleType
 
-from ipv8.configuration import (
-    Bootstrapper,
-    BootstrapperDefinition,
-    ConfigBuilder,
-    Strategy,
-    WalkerDefinition,
-)
 from ipv8.messaging.interfaces.lan_addresses.interfaces import get_providers
 from ipv8.peerdiscovery.community import DiscoveryCommunity
 from ipv8_service import IPv8
 
 
-def configuration(tracker_port: int) -> dict:
-    builder = ConfigBuilder().clear_keys().clear_overlays().set_address("127.0.0.1").set_port(0)
-    builder.add_ephemeral_key("me").set_walker_interval(0.5).set_log_level("ERROR")
-    builder.add_overlay("DiscoveryCommunity", "me",
-                        [WalkerDefinition(Strategy.RandomWalk, 20, {"timeout": 3.0}),
-                         WalkerDefinition(Strategy.RandomChurn, -1, {}),
-                         WalkerDefinition(Strategy.PeriodicSimilarity, -1, {})],
-                        [BootstrapperDefinition(Bootstrapper.DispersyBootstrapper,
-                                                {"ip_addresses": [("127.0.0.1", tracker_port)],
-                                                 "dns_addresses": [], "bootstrap_timeout": 5.0})], {}, [])
-    return builder.finalize()
+def load_implementations() -> ModuleType:
+    """implementations.py next to this file, loaded by path: this process never imports the ipv8fast package."""
+    spec = importlib.util.spec_from_file_location("ipv8fast_implementations", Path(__file__).with_name(
+        "implementations.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 async def main(tracker_port: int, count: int, max_seconds: float) -> None:
@@ -44,7 +40,8 @@ async def main(tracker_port: int, count: int, max_seconds: float) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    nodes = [IPv8(configuration(tracker_port)) for _ in range(count)]
+    configuration = load_implementations().node_configuration
+    nodes = [IPv8(configuration("ipv8", tracker_port)) for _ in range(count)]
     print(json.dumps({"ready": True}), flush=True)
     if (await asyncio.wait_for(reader.readline(), max_seconds)).strip() != b"go":
         return
