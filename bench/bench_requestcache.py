@@ -17,7 +17,8 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -53,7 +54,7 @@ def _classes(rc_module: Any, timeout: float = 10.0) -> tuple[type, type]:
 
 def case_add(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    Cache, _ = _classes(module)
+    Cache, _ = _classes(module)  # noqa: N806 - classes
 
     async def main() -> float:
         rc = module.RequestCache()
@@ -71,7 +72,7 @@ def case_add(impl: str, n: int) -> dict[str, float]:
 
 def case_pop(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    Cache, _ = _classes(module)
+    Cache, _ = _classes(module)  # noqa: N806 - classes
 
     async def main() -> float:
         rc = module.RequestCache()
@@ -91,7 +92,7 @@ def case_pop(impl: str, n: int) -> dict[str, float]:
 
 def case_random_add(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    _, Random = _classes(module)
+    _, Random = _classes(module)  # noqa: N806 - classes
 
     async def main() -> float:
         rc = module.RequestCache()
@@ -147,7 +148,7 @@ def case_timeout(impl: str, n: int) -> dict[str, float]:
 
 def case_memory(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    Cache, _ = _classes(module)
+    Cache, _ = _classes(module)  # noqa: N806 - classes
 
     async def main() -> dict[str, float]:
         rc = module.RequestCache()

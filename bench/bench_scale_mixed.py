@@ -18,10 +18,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_scale import node_configuration
-
 from ipv8fast.discovery_community import DiscoveryCommunity
 from ipv8fast.service import IPv8
+
+from bench_scale import node_configuration
 
 HERE = Path(__file__).parent
 WALKER_INTERVAL = 0.5
@@ -155,10 +155,12 @@ def report(results: dict[str, dict[str, Any]]) -> str:
     if a and b:
         lines.append(f"py-ipv8 / ipv8fast: time to converge {ratio_text(b['seconds'], a['seconds'])}, CPU per node per "
                      f"tick {ratio_text(b['pyipv8_ms_per_node_tick'], a['ipv8fast_ms_per_node_tick'])} (convergence), "
-                     f"{ratio_text(b['steady_pyipv8_ms_per_node_tick'], a['steady_ipv8fast_ms_per_node_tick'])} (steady)")
+                     f"{ratio_text(b['steady_pyipv8_ms_per_node_tick'], a['steady_ipv8fast_ms_per_node_tick'])} "
+                     "(steady)")
     c = results.get("c")
     if c:
-        lines.append(f"mixed: py-ipv8 nodes cost {ratio_text(c['pyipv8_ms_per_node_tick'], c['ipv8fast_ms_per_node_tick'])}"
+        lines.append("mixed: py-ipv8 nodes cost "
+                     f"{ratio_text(c['pyipv8_ms_per_node_tick'], c['ipv8fast_ms_per_node_tick'])}"
                      f" the CPU of the ipv8fast nodes next to them (steady "
                      f"{ratio_text(c['steady_pyipv8_ms_per_node_tick'], c['steady_ipv8fast_ms_per_node_tick'])})")
     return "\n".join(lines)

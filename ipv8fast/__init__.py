@@ -21,7 +21,6 @@ from .configuration import (
 )
 from .discovery import DiscoveryStrategy, EdgeWalk, RandomChurn, RandomWalk
 from .discovery_community import DiscoveryCommunity, PeriodicSimilarity
-from .strategy_scheduler import StrategyScheduler
 from .endpoint import (
     DispatcherEndpoint,
     Endpoint,
@@ -41,7 +40,6 @@ from .lazy import (
 )
 from .network import Network
 from .overlay import Overlay, Settings
-from .peer import Peer
 from .payload import (
     DataClassPayload,
     DataClassPayloadWID,
@@ -51,6 +49,7 @@ from .payload import (
     type_from_format,
     vp_compile,
 )
+from .peer import Peer
 from .requestcache import (
     CacheWithName,
     NumberCache,
@@ -59,7 +58,6 @@ from .requestcache import (
     RandomNumberCacheWithName,
     RequestCache,
 )
-from .service import IPv8
 from .serialization import (
     PackError,
     Packer,
@@ -68,6 +66,8 @@ from .serialization import (
     Serializer,
     default_serializer,
 )
+from .service import IPv8
+from .strategy_scheduler import StrategyScheduler
 from .taskmanager import TaskManager, task
 
 __version__ = "0.1.0"

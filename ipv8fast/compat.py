@@ -19,7 +19,8 @@ import os
 import runpy
 import sys
 import types
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ._core.environment import text
 

@@ -9,13 +9,11 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
-from conftest import load_vectors
-from test_community import MemoryEndpoint
 
 from ipv8fast.bootstrapping import (
     HDR_ANNOUNCE,
@@ -34,6 +32,10 @@ from ipv8fast.peer import Peer
 from ipv8fast.service import IPv8
 from ipv8fast.tracker import Tracker
 
+from _loop import LoopHarness
+from conftest import load_vectors
+from test_community import MemoryEndpoint
+
 PACKETS = load_vectors("packets")
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS.parent / "bench"))
@@ -42,7 +44,7 @@ from bench_scale import node_configuration as scale_node_configuration  # noqa: 
 
 
 @pytest.fixture
-def loop():
+def loop() -> Iterator[LoopHarness]:
     harness = LoopHarness()
     yield harness
     harness.close()

@@ -6,19 +6,21 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast import compat
+
+from _loop import LoopHarness
 
 PROGRAMS = Path(__file__).parent / "compat_programs"
 ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture
-def alias():
+def alias() -> Iterator[None]:
     saved = {name: module for name, module in sys.modules.items()
              if name == "ipv8_service" or name == "ipv8" or name.startswith("ipv8.")}
     compat.install()

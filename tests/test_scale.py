@@ -9,7 +9,7 @@ from _loop import LoopHarness
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 
-from bench_scale import converge  # noqa: E402
+from bench_scale import converge
 
 
 def test_thirty_nodes_converge() -> None:

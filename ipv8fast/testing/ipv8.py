@@ -1,9 +1,10 @@
 """MockIPv8 (py-ipv8's ``ipv8.test.mocking.ipv8``; spec api.md §22.2)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from ..community import CommunitySettings
+from ..community import Community, CommunitySettings
 from ..endpoint import StatisticsEndpoint
 from ..keys import default_eccrypto
 from ..network import Network
@@ -27,7 +28,8 @@ class MockIPv8:
 
     endpoint_class: Any = AutoMockEndpoint
 
-    def __init__(self, crypto_curve_or_peer: str | Peer, overlay_class: type, settings: CommunitySettings | None = None,
+    def __init__(self, crypto_curve_or_peer: str | Peer, overlay_class: type[Community],
+                 settings: CommunitySettings | None = None,
                  create_dht: bool = False, enable_statistics: bool = False) -> None:
         if create_dht:
             raise NotImplementedError("create_dht: the DHT is outside ipv8fast's scope")
