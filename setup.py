@@ -10,6 +10,7 @@ import glob
 import importlib.util
 import os
 import sys
+from types import ModuleType
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -17,7 +18,7 @@ from setuptools.command.build_ext import build_ext
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _environment():  # type: ignore[no-untyped-def]
+def _environment() -> ModuleType:
     """ipv8fast's own flag parser, loaded from its file (the package cannot be imported before it is built)."""
     spec = importlib.util.spec_from_file_location("_ipv8fast_environment",
                                                   os.path.join(HERE, "ipv8fast", "_core", "environment.py"))

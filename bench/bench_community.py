@@ -24,7 +24,7 @@ from typing import Any
 # Run as a script, the checkout's own ipv8fast comes first (not another one installed).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ipv8fast.testing.implementations import import_modules, loopback_settings  # noqa: E402
+from ipv8fast.testing.implementations import import_modules, loopback_settings
 
 BURST = 256
 IMPLS = ("ipv8", "ipv8fast")
@@ -108,7 +108,8 @@ async def open_pair(impl: str) -> tuple[Any, ...]:
     sender, receiver = await make(), await make()
     for node in (sender, receiver):
         node.cancel_pending_task("discover_lan_addresses")
-    to_receiver = peer_class(receiver.my_peer.public_key.key_to_bin(), ("127.0.0.1", receiver.endpoint.get_address()[1]))
+    to_receiver = peer_class(receiver.my_peer.public_key.key_to_bin(),
+                             ("127.0.0.1", receiver.endpoint.get_address()[1]))
     to_sender = peer_class(sender.my_peer.public_key.key_to_bin(), ("127.0.0.1", sender.endpoint.get_address()[1]))
     receiver.network.add_verified_peer(to_sender)
     return sender, receiver, to_receiver, message, request, pending

@@ -17,7 +17,8 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 IMPLS = {"fast": "ipv8fast (compiled)", "fast-py": "ipv8fast (pure)", "ref": "py-ipv8 3.2.1"}
 
@@ -51,7 +52,7 @@ def _classes(rc_module: Any, timeout: float = 10.0) -> tuple[type, type]:
 
 def case_add(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    Cache, _ = _classes(module)
+    Cache, _ = _classes(module)  # noqa: N806 - classes
 
     async def main() -> float:
         rc = module.RequestCache()
@@ -69,7 +70,7 @@ def case_add(impl: str, n: int) -> dict[str, float]:
 
 def case_pop(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    Cache, _ = _classes(module)
+    Cache, _ = _classes(module)  # noqa: N806 - classes
 
     async def main() -> float:
         rc = module.RequestCache()
@@ -89,7 +90,7 @@ def case_pop(impl: str, n: int) -> dict[str, float]:
 
 def case_random_add(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    _, Random = _classes(module)
+    _, Random = _classes(module)  # noqa: N806 - classes
 
     async def main() -> float:
         rc = module.RequestCache()
@@ -145,7 +146,7 @@ def case_timeout(impl: str, n: int) -> dict[str, float]:
 
 def case_memory(impl: str, n: int) -> dict[str, float]:
     module = _module(impl)
-    Cache, _ = _classes(module)
+    Cache, _ = _classes(module)  # noqa: N806 - classes
 
     async def main() -> dict[str, float]:
         rc = module.RequestCache()

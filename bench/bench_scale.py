@@ -13,7 +13,7 @@ import sys
 # Run as a script, the checkout's own ipv8fast comes first (not another one installed).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ipv8fast.testing.loopback import converge  # noqa: E402
+from ipv8fast.testing.loopback import converge
 
 
 def main(argv: list[str]) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 # Run as a script, the checkout's own ipv8fast comes first (not another one installed).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ipv8fast.testing.loopback import run_population  # noqa: E402
+from ipv8fast.testing.loopback import run_population
 
 POPULATIONS = {"a": ("all ipv8fast", 1.0), "b": ("all py-ipv8", 0.0), "c": ("mixed", 0.5)}
 
@@ -40,10 +40,12 @@ def report(results: dict[str, dict[str, Any]]) -> str:
     if a and b:
         lines.append(f"py-ipv8 / ipv8fast: time to converge {ratio_text(b['seconds'], a['seconds'])}, CPU per node per "
                      f"tick {ratio_text(b['pyipv8_ms_per_node_tick'], a['ipv8fast_ms_per_node_tick'])} (convergence), "
-                     f"{ratio_text(b['steady_pyipv8_ms_per_node_tick'], a['steady_ipv8fast_ms_per_node_tick'])} (steady)")
+                     f"{ratio_text(b['steady_pyipv8_ms_per_node_tick'], a['steady_ipv8fast_ms_per_node_tick'])} "
+                     "(steady)")
     c = results.get("c")
     if c:
-        lines.append(f"mixed: py-ipv8 nodes cost {ratio_text(c['pyipv8_ms_per_node_tick'], c['ipv8fast_ms_per_node_tick'])}"
+        lines.append("mixed: py-ipv8 nodes cost "
+                     f"{ratio_text(c['pyipv8_ms_per_node_tick'], c['ipv8fast_ms_per_node_tick'])}"
                      f" the CPU of the ipv8fast nodes next to them (steady "
                      f"{ratio_text(c['steady_pyipv8_ms_per_node_tick'], c['steady_ipv8fast_ms_per_node_tick'])})")
     return "\n".join(lines)

@@ -27,8 +27,9 @@ import statistics
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from operator import call
-from typing import Any, Callable
+from typing import Any
 
 # Run as a script, the checkout's own ipv8fast comes first (not another one installed).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -141,7 +142,7 @@ def bench(n: int, rounds: int, ticks: int) -> dict[str, dict[str, float]]:
         strategies = make_strategies(n, kind)
         runners = {name: factory(strategies, target) for name, factory in impls.items()}
         samples: dict[str, list[float]] = {name: [] for name in runners}
-        for name, runner in runners.items():
+        for runner in runners.values():
             per_tick(runner, max(ticks // 5, 1))  # warm up
         for _ in range(rounds):
             for name, runner in runners.items():
@@ -152,7 +153,8 @@ def bench(n: int, rounds: int, ticks: int) -> dict[str, dict[str, float]]:
 
 def report(results: dict[str, dict[str, float]], n: int) -> None:
     print(f"strategy scheduler: one pass over {n} strategies, median µs per tick (ratio = py-ipv8 / ours)")
-    names = [name for name in ("py-ipv8", "ipv8fast (pure)", "ipv8fast (compiled)") if name in next(iter(results.values()))]
+    present = next(iter(results.values()))
+    names = [name for name in ("py-ipv8", "ipv8fast (pure)", "ipv8fast (compiled)") if name in present]
     print(f"{'case':12s} {'bare calls':>10s} " + " ".join(f"{name:>20s}" for name in names)
           + " " + " ".join(f"{'ratio ' + name.split('(')[-1].rstrip(')'):>14s}" for name in names[1:]))
     for case, row in results.items():

@@ -9,7 +9,8 @@ per-call overhead does not swamp sub-microsecond operations; rates are per opera
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

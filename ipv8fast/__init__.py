@@ -21,7 +21,6 @@ from .configuration import (
 )
 from .discovery import DiscoveryStrategy, EdgeWalk, RandomChurn, RandomWalk
 from .discovery_community import DiscoveryCommunity, PeriodicSimilarity
-from .strategy_scheduler import StrategyScheduler
 from .endpoint import Endpoint, EndpointListener
 from .endpoint_interfaces import DispatcherEndpoint
 from .keys import ECCrypto, default_eccrypto
@@ -35,7 +34,6 @@ from .lazy import (
 )
 from .network import Network
 from .overlay import Overlay, Settings
-from .peer import Peer
 from .payload import (
     DataClassPayload,
     DataClassPayloadWID,
@@ -45,6 +43,7 @@ from .payload import (
     type_from_format,
     vp_compile,
 )
+from .peer import Peer
 from .requestcache import (
     CacheWithName,
     NumberCache,
@@ -53,8 +52,6 @@ from .requestcache import (
     RandomNumberCacheWithName,
     RequestCache,
 )
-from .service import IPv8
-from .statistics_endpoint import StatisticsEndpoint
 from .serialization import (
     PackError,
     Packer,
@@ -63,6 +60,9 @@ from .serialization import (
     Serializer,
     default_serializer,
 )
+from .service import IPv8
+from .statistics_endpoint import StatisticsEndpoint
+from .strategy_scheduler import StrategyScheduler
 from .taskmanager import TaskManager, task
 from .udp_endpoint import UDPEndpoint, UDPv6Endpoint
 

@@ -12,9 +12,10 @@ import asyncio
 import logging
 import socket
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from random import choice
 from time import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .addresses import UDPv4Address
 
@@ -62,7 +63,7 @@ class DispersyBootstrapper(Bootstrapper):
     """Introduction requests to tracker addresses, every ``bootstrap_timeout`` seconds at most."""
 
     #: Resolves a host name to an IPv4 address string (blocking; run in the executor). Swappable for tests.
-    resolve: Callable[[str], str] = staticmethod(socket.gethostbyname)  # type: ignore[assignment]
+    resolve: Callable[[str], str] = staticmethod(socket.gethostbyname)
 
     def __init__(self, ip_addresses: Iterable[Any], dns_addresses: Iterable[Any],
                  bootstrap_timeout: float = 30.0) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from asyncio import ensure_future
 from collections import Counter
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from itertools import islice
 from random import choice, random
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ._core import receive as _receive
 from ._core.wire import MESSAGE_ID_OFFSET
@@ -68,7 +69,7 @@ class Community(EZPackOverlay):
 
     version = b"\x02"
     community_id: bytes
-    settings_class: type[Settings] = CommunitySettings
+    settings_class: type[CommunitySettings] = CommunitySettings
     #: At most this many warnings about unknown/deprecated message ids per second.
     warnings_per_second: int = 10
 

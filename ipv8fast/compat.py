@@ -36,7 +36,8 @@ import runpy
 import sys
 import types
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ._core.environment import text
 
@@ -165,8 +166,9 @@ class _Finder(importlib.abc.MetaPathFinder):
             return importlib.machinery.ModuleSpec(fullname, _LOADER, is_package=True)
         for prefix, area in OUT_OF_SCOPE.items():
             if fullname == prefix or fullname.startswith(prefix + "."):
-                raise ImportError(f"{fullname}: {area} is outside ipv8fast's scope (install py-ipv8 {SUPPORTED_PYIPV8}x "
-                                  "for the hybrid alias, or run this program on py-ipv8)", name=fullname)
+                raise ImportError(f"{fullname}: {area} is outside ipv8fast's scope (install py-ipv8 "
+                                  f"{SUPPORTED_PYIPV8}x for the hybrid alias, or run this program on py-ipv8)",
+                                  name=fullname)
         raise ImportError(f"{fullname}: not provided by ipv8fast's py-ipv8 alias (outside its scope)", name=fullname)
 
 

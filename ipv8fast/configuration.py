@@ -17,8 +17,8 @@ import enum
 import logging
 import math
 import os
-from collections.abc import Mapping
-from typing import Any, Collection, NamedTuple
+from collections.abc import Collection, Mapping
+from typing import Any, NamedTuple
 
 from .keys import default_eccrypto
 
@@ -331,7 +331,8 @@ class _Checker:
             if not self.mapping(spec, path) or not self.require(spec, path, "interface"):
                 continue
             if spec["interface"] not in _INTERFACES:
-                self.fail(f"{path}.interface", f"expected one of {', '.join(_INTERFACES)}, got {_short(spec['interface'])}")
+                self.fail(f"{path}.interface",
+                          f"expected one of {', '.join(_INTERFACES)}, got {_short(spec['interface'])}")
             if "ip" in spec and not isinstance(spec["ip"], str):
                 self.fail(f"{path}.ip", f"expected str, got {_short(spec['ip'])}")
             if "port" in spec:
@@ -343,7 +344,8 @@ class _Checker:
         for key in value:
             if key not in _BASIC_CONFIG_ARGS:
                 self.fail(_join("logger", key),
-                          f"not a logging.basicConfig argument (expected one of {', '.join(sorted(_BASIC_CONFIG_ARGS))})")
+                          "not a logging.basicConfig argument "
+                          f"(expected one of {', '.join(sorted(_BASIC_CONFIG_ARGS))})")
         if "level" in value:
             level = value["level"]
             if isinstance(level, str):
@@ -375,7 +377,8 @@ class _Checker:
                 self.key_bin(block["bin"], f"{path}.bin")
             elif "generation" in block:
                 if block["generation"] not in levels:
-                    self.fail(f"{path}.generation", f"expected one of {', '.join(levels)}, got {_short(block['generation'])}")
+                    self.fail(f"{path}.generation",
+                              f"expected one of {', '.join(levels)}, got {_short(block['generation'])}")
             elif not (key_file and os.path.isfile(key_file)):
                 self.fail(path, "needs 'generation' or 'bin' (or a 'file' that exists)")
         return aliases
@@ -575,7 +578,7 @@ class ConfigBuilder:
         key_bin = default_eccrypto.generate_key("curve25519").key_to_bin()
         return self.add_key_from_bin(alias, base64.b64encode(key_bin).decode(), "")
 
-    def add_overlay(self, overlay_class: str, key_alias: str, walkers: list[WalkerDefinition],  # noqa: PLR0913
+    def add_overlay(self, overlay_class: str, key_alias: str, walkers: list[WalkerDefinition],
                     bootstrappers: list[BootstrapperDefinition], initialize: dict[str, Any],
                     on_start: list[tuple], allow_duplicate: bool = False) -> ConfigBuilder:
         """Add an overlay by class name (built-in, or passed to IPv8 as ``extra_communities``).

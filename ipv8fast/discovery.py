@@ -175,7 +175,7 @@ class RandomChurn(DiscoveryStrategy["Overlay"]):
                 if self.should_drop(peer) and address in pinged:
                     network.remove_peer(peer)
                     del pinged[address]
-                elif self.is_inactive(peer) or len(peer.pings) < peer.pings.maxlen:
+                elif self.is_inactive(peer) or len(peer.pings) < (peer.pings.maxlen or 0):
                     if address in pinged and time() > pinged[address] + self.ping_interval:
                         del pinged[address]
                     if address not in pinged:

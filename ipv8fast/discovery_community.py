@@ -6,9 +6,10 @@ and the 2014 variant of the introduction request. Packets are byte-identical to 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from random import choice
 from time import time
-from typing import Any, Sequence
+from typing import Any
 
 from ._core.packet_errors import PacketDecodingError
 from ._core.serializable import PackError
@@ -91,7 +92,7 @@ class DiscoveryCommunity(Community):
 
     # --- introduction requests: the 2014 variant first ---
 
-    def on_old_introduction_request(self, source_address: Any, data: bytes) -> None:  # type: ignore[override]
+    def on_old_introduction_request(self, source_address: Any, data: bytes) -> None:
         if 0 <= self.max_peers < len(self.get_peers()):
             self.drops["max_peers"] += 1
             self.logger.debug("Dropping introduction request from (%s, %d): too many peers!",
@@ -129,7 +130,7 @@ class DiscoveryCommunity(Community):
     def custom_pack(self, peer: Peer, msg_num: int, payloads: Sequence[Any]) -> bytes:
         """Like ``_ez_pack`` but signed with ``peer``'s (private) key."""
         packet = self._prefix + bytes((msg_num,)) + self.serializer.pack_serializable_list(payloads)
-        return packet + peer.key.signature(packet)
+        return packet + peer.key.signature(packet)  # type: ignore[attr-defined]  # a private key, by contract
 
     def send_similarity_request(self, address: Any) -> None:
         for peer in self._my_peers():

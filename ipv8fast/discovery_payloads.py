@@ -88,7 +88,7 @@ class DiscoveryIntroductionRequestPayload(IntroductionRequestPayload):
 
     format_list = ["c20s", "ipv4", "ipv4", "ipv4", "bits", "H", "raw"]
 
-    def __init__(self, introduce_to: Any, destination_address: Any, source_lan_address: Any, source_wan_address: Any,
+    def __init__(self, introduce_to: Any, destination_address: Any, source_lan_address: Any, source_wan_address: Any,  # noqa: PLR0913 - py-ipv8's signature
                  advice: bool, connection_type: str, identifier: int, extra_bytes: bytes) -> None:
         super().__init__(destination_address, source_lan_address, source_wan_address, advice, connection_type,
                          identifier, extra_bytes)
@@ -98,7 +98,8 @@ class DiscoveryIntroductionRequestPayload(IntroductionRequestPayload):
         return [("c20s", b"Y", self.introduce_to), *super().to_pack_list()]
 
     @classmethod
-    def from_unpack_list(cls, introduce_to: tuple, destination_address: Any, source_lan_address: Any,
+    def from_unpack_list(  # type: ignore[override]  # noqa: PLR0913 - py-ipv8's signature (introduce_to first)
+            cls, introduce_to: tuple, destination_address: Any, source_lan_address: Any,
                          source_wan_address: Any, bit_0: int, bit_1: int, supports_new_style: int, dflag1: int,
                          dflag2: int, tunnel: int, sync: int, advice: int, identifier: int,
                          extra_bytes: bytes) -> DiscoveryIntroductionRequestPayload:

@@ -19,7 +19,8 @@ import logging
 import socket
 import struct
 import threading
-from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Union
+from collections.abc import Awaitable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ._core import receive as _receive
 from ._core.wire import PREFIX_LENGTH
@@ -43,7 +44,7 @@ __all__ = ["FAST_ADDR_TO_INTERFACE", "INTERFACES", "PREFERENCE_ORDER", "Address"
            "StatisticsEndpoint", "UDPEndpoint", "UDPv4Address", "UDPv4LANAddress", "UDPv6Address",
            "UDPv6Endpoint", "guess_interface", "new_event_loop"]
 
-Address = Union[UDPv4Address, UDPv4LANAddress, UDPv6Address, DomainAddress, tuple]
+Address = UDPv4Address | UDPv4LANAddress | UDPv6Address | DomainAddress | tuple
 
 #: names defined in the endpoint modules and importable from here (``from ipv8fast.endpoint import UDPEndpoint``)
 _ELSEWHERE: dict[str, str] = {

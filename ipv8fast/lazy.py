@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._core import receive as _receive
 from ._core import send as _send
 from ._core.packet_errors import BadKeyError, PacketDecodingError
-from ._core.wire import PAYLOAD_OFFSET, PREFIX_LENGTH, SIGNED, SIGNED_WITH_DATA, UNSIGNED, UNSIGNED_WITH_DATA
+from ._core.wire import PAYLOAD_OFFSET, SIGNED, SIGNED_WITH_DATA, UNSIGNED, UNSIGNED_WITH_DATA
 from .keys import default_eccrypto
 from .messages import BinMemberAuthenticationPayload, GlobalTimeDistributionPayload
 from .overlay import Overlay
@@ -145,7 +146,7 @@ class EZPackOverlay(Overlay, ABC):
         """``prefix ‖ msg_num ‖ payloads`` (+ signature over all of it when ``sig``); adds no auth payload."""
         packet = prefix + bytes((msg_num,)) + self.serializer.pack_serializable_list(payloads)
         if sig:
-            packet += self.my_peer.key.signature(packet)
+            packet += self.my_peer.key.signature(packet)  # type: ignore[attr-defined]  # my_peer has a private key
         return packet
 
     def _verify_signature(self, auth: Any, data: bytes) -> tuple[bool, bytes]:
@@ -169,7 +170,8 @@ class EZPackOverlay(Overlay, ABC):
     def _ez_unpack_noauth(self, payload_class: type, data: bytes, global_time: bool = True) -> Any:
         """``(dist, payload)`` from ``PAYLOAD_OFFSET``, or just the payload without ``global_time``."""
         if global_time:
-            return self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class], data, PAYLOAD_OFFSET)
+            return self.serializer.unpack_serializable_list([GlobalTimeDistributionPayload, payload_class], data,
+                                                            PAYLOAD_OFFSET)
         return self.serializer.unpack_serializable_list([payload_class], data, PAYLOAD_OFFSET)[0]
 
 

@@ -11,7 +11,8 @@ import importlib
 import logging
 import types
 from abc import abstractmethod
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from .keys import default_eccrypto
 from .peer import Peer
@@ -148,7 +149,8 @@ class IPv8CommunityLoader(CommunityLoader):
 # --- decorators -----------------------------------------------------------------------------------------
 
 def _add_hidden_import(launcher_class: type, module: str) -> None:
-    launcher_class.hiddenimports = {*getattr(launcher_class, "hiddenimports", set()), module}
+    launcher_class.hiddenimports = {  # type: ignore[attr-defined]  # a class attribute py-ipv8 adds the same way
+        *getattr(launcher_class, "hiddenimports", set()), module}
 
 
 def _resolve(launcher_class: type, module_or_class: Any, definition: str | None) -> Any:

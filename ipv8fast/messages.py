@@ -47,8 +47,9 @@ class IntroductionRequestPayload(Payload):
     msg_id = 246
     format_list = ["ipv4", "ipv4", "ipv4", "bits", "H", "raw"]
 
-    def __init__(self, destination_address: Any, source_lan_address: Any, source_wan_address: Any, advice: bool,
-                 connection_type: str, identifier: int, extra_bytes: bytes, supports_new_style: bool = True) -> None:
+    def __init__(self, destination_address: Any, source_lan_address: Any, source_wan_address: Any, advice: bool,  # noqa: PLR0913 - py-ipv8's signature
+                 connection_type: str, identifier: int, extra_bytes: bytes,
+                 supports_new_style: bool | int = True) -> None:
         self.destination_address = destination_address
         self.source_lan_address = source_lan_address
         self.source_wan_address = source_wan_address
@@ -66,7 +67,7 @@ class IntroductionRequestPayload(Payload):
                 ("H", self.identifier), ("raw", self.extra_bytes)]
 
     @classmethod
-    def from_unpack_list(cls, destination_address: Any, source_lan_address: Any, source_wan_address: Any,
+    def from_unpack_list(cls, destination_address: Any, source_lan_address: Any, source_wan_address: Any,  # noqa: PLR0913 - py-ipv8's signature
                          bit_0: int, bit_1: int, supports_new_style: int, dflag1: int, dflag2: int, tunnel: int,
                          sync: int, advice: int, identifier: int, extra_bytes: bytes) -> IntroductionRequestPayload:
         return cls(destination_address, source_lan_address, source_wan_address, not advice,
@@ -79,10 +80,10 @@ class IntroductionResponsePayload(Payload):
     msg_id = 245
     format_list = ["ipv4", "ipv4", "ipv4", "ipv4", "ipv4", "bits", "H", "raw"]
 
-    def __init__(self, destination_address: Any, source_lan_address: Any, source_wan_address: Any,
+    def __init__(self, destination_address: Any, source_lan_address: Any, source_wan_address: Any,  # noqa: PLR0913 - py-ipv8's signature
                  lan_introduction_address: Any, wan_introduction_address: Any, connection_type: str,
-                 identifier: int, extra_bytes: bytes, supports_new_style: bool = True,
-                 intro_supports_new_style: bool = False, peer_limit_reached: bool = False) -> None:
+                 identifier: int, extra_bytes: bytes, supports_new_style: bool | int = True,
+                 intro_supports_new_style: bool | int = False, peer_limit_reached: bool | int = False) -> None:
         self.destination_address = destination_address
         self.source_lan_address = source_lan_address
         self.source_wan_address = source_wan_address
@@ -105,7 +106,7 @@ class IntroductionResponsePayload(Payload):
                 ("H", self.identifier), ("raw", self.extra_bytes)]
 
     @classmethod
-    def from_unpack_list(cls, destination_address: Any, source_lan_address: Any, source_wan_address: Any,
+    def from_unpack_list(cls, destination_address: Any, source_lan_address: Any, source_wan_address: Any,  # noqa: PLR0913 - py-ipv8's signature
                          lan_introduction_address: Any, wan_introduction_address: Any, bit_0: int, bit_1: int,
                          unused_5: int, supports_new_style: int, intro_supports_new_style: int,
                          peer_limit_reached: int, unused_1: int, unused_0: int, identifier: int,

@@ -16,9 +16,10 @@ from __future__ import annotations
 import abc
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 from itertools import islice
 from threading import RLock
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .serialization import default_serializer
 

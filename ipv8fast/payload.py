@@ -9,10 +9,11 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import inspect
-import sys
 import keyword
+import sys
 import typing
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ._core.serializable import Layout, Payload, Serializable
 
@@ -51,7 +52,7 @@ class VariablePayload(Payload):
             names = names[len(base_params):]
         if len(args) > len(names):
             raise KeyError(f"{cls.__name__} missing {len(args) - len(names)} arguments!")
-        for name, value in zip(names, args):
+        for name, value in zip(names, args, strict=False):  # len(args) <= len(names), checked above
             setattr(self, name, value)
         for name in names[len(args):]:
             if name not in kwargs:
@@ -69,7 +70,7 @@ class VariablePayload(Payload):
             skip_none = layout.hooks_skip_none
             args = tuple(
                 value if hook is None or (skip_none and value is None) else hook(value)
-                for value, hook in zip(args, hooks)
+                for value, hook in zip(args, hooks, strict=False)  # extra values pass through, unhooked
             ) + args[len(hooks):]
         return cls(*args)
 
@@ -206,7 +207,7 @@ def vp_compile(cls: type) -> type:
 
 def type_from_format(fmt: str) -> Any:
     """An annotation that makes a dataclass field use the serializer format ``fmt`` as it is."""
-    return TypeVar(fmt)  # type: ignore[misc]
+    return TypeVar(fmt)
 
 
 _SCALAR_FORMATS: dict[type, str] = {bool: "?", int: "q", float: "d", bytes: "varlenH", str: "varlenHutf8"}
@@ -250,7 +251,7 @@ def _resolve(cls: type, annotation: Any) -> Any:
     namespace = {**vars(builtins), **(vars(module) if module else {}), cls.__name__: cls}
     try:
         return eval(annotation, namespace)  # noqa: S307 - the class's own annotation text
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise NotImplementedError(f"cannot resolve the annotation {annotation!r} of {cls.__name__}") from exc
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from base64 import b64encode
 from collections import deque
+from collections.abc import Callable
 from time import time
-from typing import Any, Callable
+from typing import Any
 
 from .addresses import UDPv4Address, UDPv6Address
 from .keys import Key, remote_public_key
@@ -33,7 +34,7 @@ class DirtyDict(dict):
         if self._hook is not None:
             self._hook()
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         super().update(*args, **kwargs)
         self.dirty = True
         if self._hook is not None:
@@ -45,7 +46,7 @@ class DirtyDict(dict):
         if self._hook is not None:
             self._hook()
 
-    def pop(self, key: Any, *default: Any) -> Any:  # type: ignore[override]
+    def pop(self, key: Any, *default: Any) -> Any:
         out = super().pop(key, *default)
         self.dirty = True
         if self._hook is not None:
@@ -72,7 +73,7 @@ class DirtyDict(dict):
         return out
 
 
-_NO_WATCHERS: tuple = ()
+_NO_WATCHERS: tuple[()] = ()
 
 
 class Peer:
@@ -98,7 +99,7 @@ class Peer:
         if address is not None:
             dict.__setitem__(addresses, type(address), address)  # nothing watches a new dict yet
         self._address = address
-        self._watchers: list[Callable[[Peer], None]] | tuple = _NO_WATCHERS
+        self._watchers: list[Callable[[Peer], None]] | tuple[()] = _NO_WATCHERS
         now = time()
         self.creation_time = now
         self.last_response = 0 if intro else now
@@ -145,17 +146,18 @@ class Peer:
 
     def _watch(self, callback: Callable[[Peer], None]) -> None:
         """Call ``callback(self)`` after every change of the address dict (used by Network's indexes)."""
-        if self._watchers is _NO_WATCHERS:
-            self._watchers = []
-        if callback not in self._watchers:
-            self._watchers.append(callback)
+        watchers = self._watchers
+        if not isinstance(watchers, list):
+            watchers = self._watchers = []
+        if callback not in watchers:
+            watchers.append(callback)
         self._addresses._hook = self._addresses_changed
 
     def _unwatch(self, callback: Callable[[Peer], None]) -> None:
-        try:
-            self._watchers.remove(callback)
-        except ValueError:
-            return
+        watchers = self._watchers
+        if not isinstance(watchers, list) or callback not in watchers:
+            return  # never watched (the shared empty tuple), or not by this callback
+        watchers.remove(callback)
         if not self._watchers:
             self._addresses._hook = None
 
@@ -167,7 +169,8 @@ class Peer:
 
     def __getattr__(self, name: str) -> Any:
         if name == "pings":  # made on first use: most Peer objects live for one message
-            pings = self.pings = deque(maxlen=5)
+            pings: deque[float] = deque(maxlen=5)
+            self.pings = pings
             return pings
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 

@@ -19,8 +19,9 @@ import random
 import threading
 from abc import ABC, ABCMeta
 from asyncio import Future
+from collections.abc import Awaitable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, Hashable, Iterator, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ._core import identifiers as _identifiers
 from ._core import timerwheel as _timerwheel
@@ -83,8 +84,9 @@ class NumberCache:
         """On timeout, ``future`` gets ``on_timeout`` as its exception (an Exception instance) or result."""
         self.managed_futures.append((future, on_timeout))
 
-    def on_timeout(self) -> None:
-        """Called when this cache times out (after it was removed from its RequestCache)."""
+    def on_timeout(self) -> Awaitable[None] | None:
+        """Called when this cache times out (after it was removed from its RequestCache); may be a coroutine
+        function, whose coroutine the RequestCache then runs."""
 
     def __str__(self) -> str:
         return f"<{self.__class__.__name__} {self._prefix}-{self._number}>"
@@ -232,7 +234,7 @@ class RequestCache(TaskManager):
 
     def pop(self, prefix: str | type, number: int) -> NumberCache:
         """Remove and return the cache under ``(prefix, number)`` and cancel its timeout; KeyError if absent."""
-        if prefix.__class__ is not str:
+        if not isinstance(prefix, str):
             prefix = _prefix_of(prefix)
         bucket = self._buckets.get(prefix)
         cache = None if bucket is None else bucket.pop(number, None)
@@ -289,7 +291,7 @@ class RequestCache(TaskManager):
         A later ``wait_for`` on the same key replaces this waiter. With ``timeout``, the Future is
         cancelled after that many seconds (also for the class form, unlike py-ipv8).
         """
-        if prefix.__class__ is not str:
+        if not isinstance(prefix, str):
             prefix = _prefix_of(prefix)
         cache = self.get(prefix, number)
         if cache is not None:
@@ -378,6 +380,6 @@ def _describe_bad_cache(cache: Any) -> str:
     return f"cache prefix must be a str, not {type(cache._prefix).__name__}"
 
 
-def _prefix_of(prefix: Any) -> Any:
+def _prefix_of(prefix: Any) -> str:
     """A cache class stands for its ``name``; anything else is used as given."""
-    return prefix.name if isinstance(prefix, type) else prefix
+    return getattr(prefix, "name") if isinstance(prefix, type) else prefix  # noqa: B009 - a cache class's name

@@ -5,11 +5,9 @@
 """
 from __future__ import annotations
 
-from typing import Union
-
+from ._core.serializable import PackError, Packer, Payload, Serializable
 from ._core.serializer import PACKERS as _PACKERS
 from ._core.serializer import Serializer, default_serializer
-from ._core.serializable import PackError, Packer, Payload, Serializable
 from .addresses import ADDRESS_TYPE_DOMAIN_NAME, ADDRESS_TYPE_IPV4, ADDRESS_TYPE_IPV6
 
 DefaultStruct = _PACKERS.DefaultStruct
@@ -23,7 +21,7 @@ ListOf = _PACKERS.ListOf
 DefaultArray = _PACKERS.DefaultArray
 NestedPayload = _PACKERS.NestedPayload
 
-FormatListType = Union[str, type, list]
+FormatListType = str | type | list
 
 __all__ = ["ADDRESS_TYPE_DOMAIN_NAME", "ADDRESS_TYPE_IPV4", "ADDRESS_TYPE_IPV6", "Address", "Bits", "DefaultArray",
            "DefaultStruct", "FormatListType", "IPv4", "ListOf", "NestedPayload", "PackError", "Packer", "Payload",

@@ -19,22 +19,23 @@ import logging
 import os
 import threading
 import warnings
-from typing import Any, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from .bootstrapping import DispersyBootstrapper, UDPBroadcastBootstrapper
 from .community import Community
 from .configuration import validate_configuration
 from .discovery import DiscoveryStrategy, EdgeWalk, RandomWalk
 from .discovery_community import DiscoveryCommunity
-from .strategy_scheduler import StrategyScheduler, StrategyTicker
 from .endpoint import Endpoint
 from .endpoint_interfaces import DispatcherEndpoint
-from .statistics_endpoint import StatisticsEndpoint
-from .udp_endpoint import UDPEndpoint
 from .keys import default_eccrypto
 from .network import Network
 from .overlay import Overlay
 from .peer import Peer
+from .statistics_endpoint import StatisticsEndpoint
+from .strategy_scheduler import StrategyScheduler, StrategyTicker
+from .udp_endpoint import UDPEndpoint
 from .util import maybe_coroutine
 
 __all__ = ["IPv8", "_BOOTSTRAPPERS", "_COMMUNITIES", "_WALKERS", "Community", "DiscoveryCommunity",

@@ -6,10 +6,10 @@ one :class:`StrategyTicker` that runs it on the event loop between ``start()`` a
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
-from .taskmanager import TaskManager
 from ._core.scheduler import MIN_PAUSE, Registration, StrategyScheduler, SupportsGetPeers, SupportsTakeStep
+from .taskmanager import TaskManager
 
 __all__ = ["MIN_PAUSE", "Registration", "StrategyScheduler", "StrategyTicker", "SupportsGetPeers",
            "SupportsTakeStep"]

@@ -12,9 +12,10 @@ import logging
 import threading
 import time
 from asyncio import CancelledError, Future
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from contextlib import suppress
 from functools import wraps
-from typing import Any, Awaitable, Callable, Coroutine, Hashable, TypeVar
+from typing import Any, TypeVar
 from weakref import WeakValueDictionary
 
 from .util import coroutine, succeed
@@ -74,7 +75,8 @@ class TaskManager:
     def _check_tasks(self) -> None:
         now = time.time()
         for name, registered in list(self._pending_tasks.items()):
-            if not getattr(registered, "interval", None) and now - getattr(registered, "start_time", now) > MAX_TASK_AGE:
+            if (not getattr(registered, "interval", None)
+                    and now - getattr(registered, "start_time", now) > MAX_TASK_AGE):
                 self._logger.warning("Non-interval task '%s' has been running for %.2f!",
                                      name, now - registered.start_time)  # type: ignore[attr-defined]
 

@@ -5,7 +5,8 @@ import asyncio
 import inspect
 import signal
 import struct
-from typing import Any, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 __all__ = ["maximum_integer", "int2byte", "byte2int", "succeed", "fail", "maybe_coroutine", "coroutine",
            "strip_sha1_padding", "create_event_with_signals", "run_forever"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-from typing import Any, Coroutine
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 #: Set IPV8FAST_TEST_REFERENCE=1 to run the behaviour tests against the installed py-ipv8 instead.
 REFERENCE = os.environ.get("IPV8FAST_TEST_REFERENCE", "") not in ("", "0")
@@ -49,7 +50,7 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture
-def harness():
+def harness() -> Iterator[LoopHarness]:
     """A :class:`LoopHarness`; import this fixture into a test module to use it."""
     h = LoopHarness()
     yield h

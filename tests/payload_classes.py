@@ -146,7 +146,7 @@ class MultiStruct(Serializable):
         self.values = values
 
     def to_pack_list(self) -> list[tuple]:
-        return [(fmt, *value) for fmt, value in zip(self.format_list, self.values)]
+        return [(fmt, *value) for fmt, value in zip(self.format_list, self.values, strict=True)]
 
     @classmethod
     def from_unpack_list(cls, *args: tuple) -> MultiStruct:

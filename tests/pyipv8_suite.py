@@ -175,7 +175,7 @@ def format_table(results: dict[str, dict[str, Any]]) -> str:
     lines = ["area         " + "".join(f"{mode + ' pass/fail/skip':>26}" for mode in modes)]
     tables = {mode: counts(result) for mode, result in results.items()}
     for area in AREAS:
-        cells = "".join(f"{'%d/%d/%d' % (t[area]['passed'], t[area]['failed'], t[area]['skipped']):>26}"
+        cells = "".join(f"{'/'.join(str(t[area][key]) for key in ('passed', 'failed', 'skipped')):>26}"
                         for t in tables.values())
         lines.append(f"{area:<13}{cells}")
     return "\n".join(lines)

@@ -9,13 +9,11 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
-from conftest import load_vectors
-from test_community import MemoryEndpoint
 
 from ipv8fast.bootstrapping import (
     HDR_ANNOUNCE,
@@ -35,12 +33,16 @@ from ipv8fast.service import IPv8
 from ipv8fast.testing.loopback import node_configuration as loopback_configuration
 from ipv8fast.tracker import Tracker
 
+from _loop import LoopHarness
+from conftest import load_vectors
+from test_community import MemoryEndpoint
+
 PACKETS = load_vectors("packets")
 TESTS = Path(__file__).parent
 
 
 @pytest.fixture
-def loop():
+def loop() -> Iterator[LoopHarness]:
     harness = LoopHarness()
     yield harness
     harness.close()

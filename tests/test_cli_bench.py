@@ -13,7 +13,8 @@ HAS_PYIPV8 = importlib.util.find_spec("ipv8") is not None
 
 
 def test_table_with_py_ipv8_columns() -> None:
-    rows = [benchcli.row("pack (ops/s)", 100_000.0, 1_250_000.0), benchcli.row("memory (B/cache)", 2300.0, 280.0, False),
+    rows = [benchcli.row("pack (ops/s)", 100_000.0, 1_250_000.0),
+            benchcli.row("memory (B/cache)", 2300.0, 280.0, False),
             benchcli.row("limit (/s)", None, 12_345.6), benchcli.row("late (s)", 0.5, 0.0123, False)]
     lines = benchcli.format_table(rows, with_ref=True).splitlines()
     assert lines[0].split() == ["metric", "py-ipv8", "ipv8fast", "ratio"]

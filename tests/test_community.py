@@ -3,15 +3,10 @@ dropped (and counted) or accepted as py-ipv8 did; on both twins of the receive p
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _endpoints import MemoryEndpoint
-from _loop import LoopHarness
-from conftest import load_vectors
-from payload_classes import CLASSES as USER_CLASSES
-from payload_classes import Inner, Simple, make_payload
-from vector_values import assert_matches, decode
 
 from ipv8fast.addresses import UDPv4Address, UDPv4LANAddress, UDPv6Address
 from ipv8fast.community import Community, CommunitySettings
@@ -31,6 +26,13 @@ from ipv8fast.messages import (
 from ipv8fast.network import Network
 from ipv8fast.peer import Peer
 
+from _endpoints import MemoryEndpoint
+from _loop import LoopHarness
+from conftest import load_vectors
+from payload_classes import CLASSES as USER_CLASSES
+from payload_classes import Inner, Simple, make_payload
+from vector_values import assert_matches, decode
+
 V = load_vectors("packets")
 COMMUNITY_ID = bytes.fromhex(V["community_id"])
 KEYS = {name: default_eccrypto.key_from_private_bin(bytes.fromhex(k["private_bin"])) for name, k in V["keys"].items()}
@@ -49,7 +51,7 @@ class VectorCommunity(Community):
 
 
 @pytest.fixture
-def loop():
+def loop() -> Iterator[LoopHarness]:
     harness = LoopHarness()
     yield harness
     harness.close()
@@ -147,7 +149,7 @@ def test_parse_packet(loop: LoopHarness, receive_twin: Any, index: int) -> None:
         unpacked = receive_twin.open_unsigned(node.serializer, classes, data)
     if "global_time" in decoded:
         assert unpacked.pop(0).global_time == decoded["global_time"]
-    for obj, expected in zip(unpacked, decoded["payloads"]):
+    for obj, expected in zip(unpacked, decoded["payloads"], strict=True):
         assert type(obj).__name__ == expected["class"]
         for name, value in expected["fields"].items():
             assert_matches(getattr(obj, name), value, name)
@@ -179,7 +181,7 @@ def test_exchange_replay(loop: LoopHarness, receive_twin: Any) -> None:
     deliver()
     steps = V["exchange"]["steps"]
     assert len(sent) == len(steps)
-    for (sender, to, data), step in zip(sent, steps):
+    for (sender, to, data), step in zip(sent, steps, strict=True):
         assert sender == step["from"], step["step"]
         assert to == decode(step["to_address"]), step["step"]
         assert data.hex() == step["hex"], f"step {step['step']}: {step['message']}"

@@ -6,12 +6,14 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast import compat
+
+from _loop import LoopHarness
 
 PROGRAMS = Path(__file__).parent / "compat_programs"
 ROOT = Path(__file__).parent.parent
@@ -27,7 +29,7 @@ def _pop_real_pyipv8() -> dict[str, object]:
 
 
 @pytest.fixture
-def alias():
+def alias() -> Iterator[None]:
     saved = _pop_real_pyipv8()
     compat.install()
     yield
@@ -36,7 +38,7 @@ def alias():
 
 
 @pytest.fixture
-def alias_without_pyipv8(monkeypatch: pytest.MonkeyPatch):
+def alias_without_pyipv8(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The alias as on a machine without py-ipv8: the finder cannot see the real package."""
     monkeypatch.setattr(compat, "_locate_real_pyipv8", lambda: None)
     saved = _pop_real_pyipv8()
@@ -218,17 +220,17 @@ def test_default_configuration_and_registry_match_pyipv8_under_hybrid() -> None:
         compat.uninstall()
         sys.modules.update(saved)
     from ipv8fast.configuration import get_default_configuration as plain_default
-    from ipv8fast.service import _COMMUNITIES as plain_registry
+    from ipv8fast.service import _COMMUNITIES as PLAIN_REGISTRY
 
     assert [block["class"] for block in plain_default()["overlays"]] == ["DiscoveryCommunity"]
-    assert set(plain_registry) == {"DiscoveryCommunity"}
+    assert set(PLAIN_REGISTRY) == {"DiscoveryCommunity"}
 
 
 def test_upper_layer_hooks_refused_without_pyipv8(alias_without_pyipv8: None) -> None:
+    from ipv8.community import Community as AliasCommunity
+
     from ipv8fast.configuration import ConfigurationError, get_default_configuration, validate_configuration
     from ipv8fast.testing.ipv8 import MockIPv8
-
-    from ipv8.community import Community as AliasCommunity
 
     class Some(AliasCommunity):
         community_id = b"compat-refusals-0001"
@@ -268,11 +270,10 @@ def test_mock_ipv8_with_dht_and_tunnel_endpoint_under_hybrid(alias: None) -> Non
 
 
 def test_anonymized_service_endpoints_under_hybrid(alias: None) -> None:
+    from ipv8.community import Community as AliasCommunity
     from ipv8.configuration import ConfigBuilder
     from ipv8.messaging.anonymization.endpoint import TunnelEndpoint
     from ipv8_service import IPv8
-
-    from ipv8.community import Community as AliasCommunity
 
     class Hidden(AliasCommunity):
         community_id = b"compat-anonymized-01"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import base64
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -148,7 +149,8 @@ def test_unknown_bootstrapper_strict_only() -> None:
     config["overlays"][0]["bootstrappers"].append({"class": "MyBootstrapper", "init": {"x": 1}})
     validate_configuration(config)  # IPv8 ignores unknown bootstrapper names, as py-ipv8 does
     with pytest.raises(ConfigurationError, match=r"overlays\[0\].bootstrappers\[1\].class: expected one of "
-                                                 r"DispersyBootstrapper, UDPBroadcastBootstrapper, got 'MyBootstrapper'"):
+                                                 r"DispersyBootstrapper, UDPBroadcastBootstrapper, "
+                                                 r"got 'MyBootstrapper'"):
         validate_configuration(config, strict=True)
 
 
@@ -248,23 +250,31 @@ BAD: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
     (lambda c: c.update(logger="INFO"), "logger: expected a dict, got 'INFO'"),
     (lambda c: c["logger"].update(level="LOUD"), "logger.level: expected one of CRITICAL, ERROR, WARNING, INFO"),
     (lambda c: c["logger"].update(levle="INFO"), "logger.levle: not a logging.basicConfig argument"),
-    (lambda c: c["interfaces"][0].update(port=70000), "interfaces[0].port: expected a port number in 0..65535, got 70000"),
+    (lambda c: c["interfaces"][0].update(port=70000),
+     "interfaces[0].port: expected a port number in 0..65535, got 70000"),
     (lambda c: c["interfaces"][0].update(port="8090"), "interfaces[0].port: expected int, got '8090'"),
-    (lambda c: c["interfaces"][0].update(interface="TCP"), "interfaces[0].interface: expected one of UDPIPv4, UDPIPv6, got 'TCP'"),
+    (lambda c: c["interfaces"][0].update(interface="TCP"),
+     "interfaces[0].interface: expected one of UDPIPv4, UDPIPv6, got 'TCP'"),
     (lambda c: c["interfaces"][0].update(ip=127), "interfaces[0].ip: expected str, got 127"),
     (lambda c: c.pop("interfaces"), "interfaces: required key is missing"),
     (lambda c: c["keys"][0].pop("file"), "keys[0].file: required key is missing"),
-    (lambda c: c["keys"][0].update(generation="ultra"), "keys[0].generation: expected one of very-low, low, medium, high, curve25519, got 'ultra'"),
+    (lambda c: c["keys"][0].update(generation="ultra"),
+     "keys[0].generation: expected one of very-low, low, medium, high, curve25519, got 'ultra'"),
     (lambda c: c["keys"][0].pop("generation"), "keys[0]: needs 'generation' or 'bin' (or a 'file' that exists)"),
     (lambda c: c["keys"][0].update(bin="!!notbase64"), "keys[0].bin: "),
-    (lambda c: c["keys"][0].update(bin=base64.b64encode(b"junk").decode()), "keys[0].bin: does not decode to a private key"),
+    (lambda c: c["keys"][0].update(bin=base64.b64encode(b"junk").decode()),
+     "keys[0].bin: does not decode to a private key"),
     (lambda c: c["keys"][0].update(bin=5), "keys[0].bin: expected a base64 str, got 5"),
     (lambda c: c["keys"][0].update(file=3), "keys[0].file: expected a path or \"\", got 3"),
-    (lambda c: c["overlays"][0].update(key="nobody"), "overlays[0].key: unknown key alias 'nobody' (aliases in 'keys': 'anonymous id')"),
+    (lambda c: c["overlays"][0].update(key="nobody"),
+     "overlays[0].key: unknown key alias 'nobody' (aliases in 'keys': 'anonymous id')"),
     (lambda c: c["overlays"][0].pop("on_start"), "overlays[0].on_start: required key is missing"),
-    (lambda c: c["overlays"][0].update(on_start=["started"]), "overlays[0].on_start[0]: expected a (method_name, *args) tuple, got 'started'"),
-    (lambda c: c["overlays"][0].update(on_start=[(1, 2)]), "overlays[0].on_start[0][0]: expected a method name (str), got 1"),
-    (lambda c: c["overlays"][0].update(initialize={"max_peers": 1, 2: 3}), "overlays[0].initialize[2]: keyword names must be str, got 2"),
+    (lambda c: c["overlays"][0].update(on_start=["started"]),
+     "overlays[0].on_start[0]: expected a (method_name, *args) tuple, got 'started'"),
+    (lambda c: c["overlays"][0].update(on_start=[(1, 2)]),
+     "overlays[0].on_start[0][0]: expected a method name (str), got 1"),
+    (lambda c: c["overlays"][0].update(initialize={"max_peers": 1, 2: 3}),
+     "overlays[0].initialize[2]: keyword names must be str, got 2"),
     (lambda c: c["overlays"][0].update({"class": 42}), "overlays[0].class: expected a non-empty str, got 42"),
     (lambda c: c["overlays"].append("DiscoveryCommunity"), "overlays[1]: expected a dict, got 'DiscoveryCommunity'"),
     (lambda c: boot(c).update(ip_addresses=[("1.2.3.4", 99999)]),
@@ -275,8 +285,10 @@ BAD: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
      "overlays[0].bootstrappers[0].init.dns_addresses[0][0]: expected a host str, got None"),
     (lambda c: boot(c).update(bootstrap_timeout="soon"),
      "overlays[0].bootstrappers[0].init.bootstrap_timeout: expected a number of seconds, got 'soon'"),
-    (lambda c: boot(c).update(timeout=3), "overlays[0].bootstrappers[0].init.timeout: not an argument of DispersyBootstrapper"),
-    (lambda c: boot(c).pop("dns_addresses"), "overlays[0].bootstrappers[0].init.dns_addresses: required key is missing"),
+    (lambda c: boot(c).update(timeout=3),
+     "overlays[0].bootstrappers[0].init.timeout: not an argument of DispersyBootstrapper"),
+    (lambda c: boot(c).pop("dns_addresses"),
+     "overlays[0].bootstrappers[0].init.dns_addresses: required key is missing"),
     (lambda c: c["overlays"][0]["bootstrappers"].append({"class": "UDPBroadcastBootstrapper", "init": {"port": 1}}),
      "overlays[0].bootstrappers[1].init.port: not an argument of UDPBroadcastBootstrapper"),
     (lambda c: c.update(port="x"), "port: expected int, got 'x'"),
@@ -284,7 +296,8 @@ BAD: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("mutate", "message"), BAD, ids=[message.split(":")[0] + f"#{i}" for i, (_, message) in enumerate(BAD)])
+@pytest.mark.parametrize(("mutate", "message"), BAD,
+                         ids=[message.split(":")[0] + f"#{i}" for i, (_, message) in enumerate(BAD)])
 def test_bad_configuration_names_key_and_value(mutate: Callable[[dict[str, Any]], Any], message: str) -> None:
     config = get_default_configuration()
     mutate(config)

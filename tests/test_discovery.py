@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
-from conftest import load_vectors
-from test_community import ADDR, KEYS, MemoryEndpoint, VectorCommunity, at_time
-from vector_values import decode
 
 from ipv8fast.community import CommunitySettings
 from ipv8fast.discovery import DiscoveryStrategy, EdgeWalk, RandomChurn, RandomWalk
@@ -20,12 +17,17 @@ from ipv8fast.keys import default_eccrypto
 from ipv8fast.network import Network
 from ipv8fast.peer import Peer
 
+from _loop import LoopHarness
+from conftest import load_vectors
+from test_community import ADDR, KEYS, MemoryEndpoint, VectorCommunity, at_time
+from vector_values import decode
+
 V = load_vectors("packets")["discovery"]
 PACKETS = {p["name"]: p for p in V["packets"]}
 
 
 @pytest.fixture
-def loop():
+def loop() -> Iterator[LoopHarness]:
     harness = LoopHarness()
     yield harness
     harness.close()

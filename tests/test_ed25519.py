@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import load_vectors
-from hypothesis import given, settings
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipv8fast._core import signing as _ed25519
 from ipv8fast._core import twins as _twins
+
+from conftest import load_vectors
 
 pytestmark = pytest.mark.skipif(_ed25519.LIBSODIUM is None, reason="PyNaCl is not installed")
 # OpenSSL, and libsodium on both twins (from C, and through PyNaCl's bindings)

@@ -5,10 +5,10 @@ import asyncio
 import errno
 import inspect
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast import udp_endpoint
 from ipv8fast.addresses import UDPv4Address, UDPv6Address
@@ -22,6 +22,8 @@ from ipv8fast.endpoint import (
     UDPv6Endpoint,
     guess_interface,
 )
+
+from _loop import LoopHarness
 
 PREFIX_A = b"\x00\x02" + b"A" * 20
 PREFIX_B = b"\x00\x02" + b"B" * 20
@@ -40,7 +42,7 @@ class Recorder(EndpointListener):
 
 
 @pytest.fixture(params=["asyncio", "uvloop", "asyncio-transport", "uvloop-transport"])
-def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopHarness]:
     """A loop, with the endpoints reading and writing in batches or (``-transport``) through asyncio's
     datagram transport."""
     monkeypatch.setattr(udp_endpoint, "BATCHED_IO", udp_endpoint.BATCHED_IO

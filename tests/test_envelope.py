@@ -4,10 +4,11 @@ from __future__ import annotations
 from types import ModuleType
 
 import pytest
-from conftest import load_vectors
 
 from ipv8fast import PackError
 from ipv8fast.envelope import make_prefix
+
+from conftest import load_vectors
 
 pytestmark = pytest.mark.twin_of("envelope")
 

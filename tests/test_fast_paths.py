@@ -4,19 +4,16 @@ lazy handlers called directly (also through ``retrieve_cache``), decorators stac
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
-from _endpoints import MemoryEndpoint
-from _loop import LoopHarness
-from ipv8fast._core import twins
-from ipv8fast.envelope import join_packet
-from ipv8fast.serialization import PackError
-from payload_classes import Inner, Simple
 
 from ipv8fast import lazy
+from ipv8fast._core import twins
 from ipv8fast.community import Community, CommunitySettings
+from ipv8fast.envelope import join_packet
 from ipv8fast.keys import default_eccrypto
 from ipv8fast.lazy import lazy_wrapper, lazy_wrapper_unsigned, lazy_wrapper_wd, retrieve_cache
 from ipv8fast.messages import BinMemberAuthenticationPayload
@@ -24,6 +21,11 @@ from ipv8fast.network import Network
 from ipv8fast.payload import VariablePayload
 from ipv8fast.peer import Peer
 from ipv8fast.requestcache import NumberCache, RequestCache
+from ipv8fast.serialization import PackError
+
+from _endpoints import MemoryEndpoint
+from _loop import LoopHarness
+from payload_classes import Inner, Simple
 
 SOURCE = ("127.0.0.1", 4000)
 
@@ -117,15 +119,15 @@ class Subject(Community):
 
 
 @pytest.fixture
-def loop():
+def loop() -> Iterator[LoopHarness]:
     harness = LoopHarness()
     yield harness
     harness.close()
 
 
 def make(loop: LoopHarness) -> Subject:
-    return Subject(CommunitySettings(my_peer=Peer(default_eccrypto.generate_key("curve25519")), endpoint=MemoryEndpoint(),
-                                     network=Network()))
+    return Subject(CommunitySettings(my_peer=Peer(default_eccrypto.generate_key("curve25519")),
+                                     endpoint=MemoryEndpoint(), network=Network()))
 
 
 def flip_last_bit(data: bytes) -> bytes:
@@ -192,7 +194,8 @@ def test_send_twins(loop: LoopHarness, send_twin: ModuleType) -> None:
     assert unsigned == a.get_prefix() + b"\x01" + a.serializer.pack_serializable(payload)
     signed = a.ezr_pack(1, payload)
     key_bin = a.my_peer.public_key.key_to_bin()
-    body = a.get_prefix() + b"\x01" + len(key_bin).to_bytes(2, "big") + key_bin + a.serializer.pack_serializable(payload)
+    body = (a.get_prefix() + b"\x01" + len(key_bin).to_bytes(2, "big") + key_bin
+            + a.serializer.pack_serializable(payload))
     assert signed == body + a.my_peer.key.signature(body)
     assert a.my_peer.public_key.verify(signed[-64:], signed[:-64])
     a.ez_send(target, payload, sig=False)

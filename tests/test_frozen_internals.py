@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import inspect
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast.community import Community, CommunitySettings
 from ipv8fast.endpoint import DispatcherEndpoint, Endpoint, EndpointListener
@@ -17,8 +17,10 @@ from ipv8fast.lazy import lazy_wrapper
 from ipv8fast.network import Network
 from ipv8fast.payload import VariablePayload, vp_compile
 from ipv8fast.peer import Peer
-from ipv8fast.serialization import ListOf, Packer, PackError, Serializer, default_serializer
+from ipv8fast.serialization import ListOf, PackError, Packer, Serializer, default_serializer
 from ipv8fast.testing.endpoint import AutoMockEndpoint
+
+from _loop import LoopHarness
 
 
 class _Endpoint(Endpoint):
@@ -56,7 +58,7 @@ class _Listener(EndpointListener):
 
 
 @pytest.fixture
-def loop():
+def loop() -> Iterator[LoopHarness]:
     harness = LoopHarness()
     yield harness
     harness.close()

@@ -14,15 +14,15 @@ import socket
 import time
 from typing import Any
 
-from _loop import LoopHarness
-from payload_classes import Simple
-
 from ipv8fast.community import Community, CommunitySettings
 from ipv8fast.endpoint import EndpointListener, UDPEndpoint
 from ipv8fast.keys import default_eccrypto
 from ipv8fast.lazy import lazy_wrapper
 from ipv8fast.network import Network
 from ipv8fast.peer import Peer
+
+from _loop import LoopHarness
+from payload_classes import Simple
 
 COUNT = int(os.environ.get("IPV8FAST_HOSTILE_COUNT", "100000"))
 COMMUNITY_ID = bytes(range(100, 120))

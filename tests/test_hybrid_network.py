@@ -7,20 +7,22 @@ from __future__ import annotations
 import asyncio
 import copy
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast import compat
 from ipv8fast.endpoint import UDPEndpoint
 from ipv8fast.tracker import Tracker
 
+from _loop import LoopHarness
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def hybrid():
+def hybrid() -> Iterator[None]:
     saved = {name: module for name, module in sys.modules.items()
              if name == "ipv8_service" or name == "ipv8" or name.startswith("ipv8.")}
     for name in saved:
@@ -96,8 +98,12 @@ def test_one_hop_circuit_over_loopback_udp(hybrid: None) -> None:
     the create/created handshake runs the key exchange, cells travel as raw ``_ez_pack(b"", ...)`` messages."""
     from ipv8.configuration import ConfigBuilder
     from ipv8.messaging.anonymization.community import TunnelCommunity
-    from ipv8.messaging.anonymization.tunnel import (CIRCUIT_STATE_READY, PEER_FLAG_EXIT_IPV8, PEER_FLAG_RELAY,
-                                                     PEER_FLAG_SPEED_TEST)
+    from ipv8.messaging.anonymization.tunnel import (
+        CIRCUIT_STATE_READY,
+        PEER_FLAG_EXIT_IPV8,
+        PEER_FLAG_RELAY,
+        PEER_FLAG_SPEED_TEST,
+    )
     from ipv8_service import IPv8
 
     def configuration(tracker_port: int, exit_node: bool) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipv8fast._core import twins
-
 from ipv8fast._core.limits import MAX_POOL_SIZE
 
 pytestmark = pytest.mark.twin_of("identifiers")
@@ -64,7 +63,7 @@ def test_bad_size(twin: ModuleType) -> None:
 def test_99_percent_full_is_constant_time(twin: ModuleType) -> None:
     pool = twin.IdentifierPool(65536, range(65536 - 656))
     start = time.perf_counter()
-    for i in range(600):
+    for _ in range(600):
         pool.claim(pool.pick(random.random()))
     assert pool.free == 56
     assert time.perf_counter() - start < 0.1

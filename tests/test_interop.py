@@ -9,15 +9,17 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+
 from _loop import LoopHarness
 
 pytest.importorskip("ipv8", reason="pyipv8 (the reference implementation) is a test dependency")
 
-from interop_node import make_node  # noqa: E402
+from interop_node import make_node
 
 NODE_SCRIPT = Path(__file__).parent / "interop_node.py"
 COMMUNITY_ID = bytes.fromhex("1f2e3d4c5b6a79880102030405060708090a0b0c")

@@ -11,8 +11,19 @@ from hypothesis import strategies as st
 from ipv8fast import keys
 from ipv8fast._core import libcrypto as _libcrypto
 from ipv8fast.keys import (
-    ECCrypto, Key, LegacyCurveUnavailable, LibNaCLPK, LibNaCLSK, M2CryptoPK, M2CryptoSK, OpenSSLPK, OpenSSLSK,
-    PrivateKey, PublicKey, PublicKeyCache, default_eccrypto,
+    ECCrypto,
+    Key,
+    LegacyCurveUnavailable,
+    LibNaCLPK,
+    LibNaCLSK,
+    M2CryptoPK,
+    M2CryptoSK,
+    OpenSSLPK,
+    OpenSSLSK,
+    PrivateKey,
+    PublicKey,
+    PublicKeyCache,
+    default_eccrypto,
 )
 from tests.conftest import load_vectors
 
@@ -83,7 +94,8 @@ def test_curve25519_pem(vector: dict[str, Any]) -> None:
     assert private.key_to_pem().decode() == vector["private_pem"]
     assert private.pub().key_to_pem().decode() == vector["public_pem"]
     der = private.pub().pem_to_bin(private.pub().key_to_pem())
-    assert der.startswith(bytes.fromhex("302a300506032b6570032100")) and der[12:] == h(vector["public_parts"]["ed25519_public"])
+    assert der.startswith(bytes.fromhex("302a300506032b6570032100"))
+    assert der[12:] == h(vector["public_parts"]["ed25519_public"])
     # Loading the PEMs (py-ipv8's quirks): public -> Ed25519 key in both halves; private -> random X25519 half.
     ed_public = h(vector["public_parts"]["ed25519_public"])
     from_pem = default_eccrypto.key_from_public_bin(vector["public_pem"].encode())
@@ -376,7 +388,7 @@ def test_public_key_cache_is_bounded_lru() -> None:
     cache = PublicKeyCache(maxsize=8)
     bins = [LibNaCLSK().pub().key_to_bin() for _ in range(40)]
     pinned = cache.get(bins[0])
-    for index, key_bin in enumerate(bins[1:]):
+    for key_bin in bins[1:]:
         cache.get(key_bin)
         assert cache.get(bins[0]) is pinned  # recently used: survives
         assert len(cache) <= 8

@@ -6,7 +6,6 @@ import types
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast.bootstrapping import DispersyBootstrapper
 from ipv8fast.community import Community
@@ -25,6 +24,8 @@ from ipv8fast.loader import (
     walk_strategy,
 )
 from ipv8fast.network import Network
+
+from _loop import LoopHarness
 
 
 class LoaderCommunity(Community):
@@ -96,7 +97,8 @@ def test_decorators_stack_bottom_first() -> None:
     session = Session()
     item.finalize(None, session, "the community")
     assert session.community == "the community"
-    assert overlay(lambda: LoaderCommunity)(type("F", (CommunityLauncher,), {}))().get_overlay_class() is LoaderCommunity
+    launcher = overlay(lambda: LoaderCommunity)(type("F", (CommunityLauncher,), {}))()
+    assert launcher.get_overlay_class() is LoaderCommunity
 
 
 def test_load_order_preconditions_and_cycles() -> None:

@@ -11,8 +11,8 @@ import ipaddress
 import os
 from typing import Any
 
-import pytest
 import pyipv8_suite
+import pytest
 
 #: py-ipv8 test (node id below ipv8/test/) -> the README deviation it trips over.
 DEVIATIONS: dict[str, str] = {

@@ -21,6 +21,7 @@ def test_readme_has_examples() -> None:
 def test_readme_example_runs(source: str, tmp_path: Path) -> None:
     script = tmp_path / "example.py"
     script.write_text(source, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(README.parent), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(README.parent), os.environ.get("PYTHONPATH")]))}
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr

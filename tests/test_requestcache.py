@@ -8,10 +8,13 @@ import importlib
 import random
 import sys
 import time
+from collections.abc import Iterator
+from itertools import pairwise
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+
 from _loop import REFERENCE, LoopHarness, harness, impl  # noqa: F401 - harness is a fixture
 
 deviation = pytest.mark.skipif(REFERENCE, reason="deliberate deviation from py-ipv8 / ipv8fast only")
@@ -315,7 +318,7 @@ def test_passthrough(rcm: ModuleType, harness: LoopHarness) -> None:
 
             with pytest.raises(ZeroDivisionError):
                 with rc.passthrough(timeout=0.01):
-                    1 / 0
+                    _ = 1 / 0
             after = rc.add(Other(rc, "p", 5))
             await asyncio.sleep(0.05)
             assert not after.events
@@ -579,7 +582,7 @@ def test_timeouts_in_due_order_never_early(rcm: ModuleType, harness: LoopHarness
     # `due` is taken in the constructor, microseconds before add() schedules the cache: order may differ
     # from the wheel's only between caches due within that gap.
     dues = [due for _, due, _ in fired]
-    assert all(later >= earlier - 1e-4 for earlier, later in zip(dues, dues[1:])), "fired out of due order"
+    assert all(later >= earlier - 1e-4 for earlier, later in pairwise(dues)), "fired out of due order"
 
 
 @deviation

@@ -2,9 +2,9 @@
 The 100-node run with timings is bench/bench_scale.py; both run ipv8fast.testing.loopback.converge."""
 from __future__ import annotations
 
-from _loop import LoopHarness
-
 from ipv8fast.testing.loopback import converge
+
+from _loop import LoopHarness
 
 
 def test_thirty_nodes_converge() -> None:

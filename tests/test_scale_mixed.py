@@ -4,9 +4,10 @@ ipv8fast.testing.loopback.run_population."""
 from __future__ import annotations
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast.testing.loopback import run_population
+
+from _loop import LoopHarness
 
 
 def test_mixed_population_converges() -> None:

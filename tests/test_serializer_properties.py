@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from payload_classes import CLASSES
 
 from ipv8fast import PackError, VariablePayload, vp_compile
 from ipv8fast._core import twins as _twins
+
+from payload_classes import CLASSES
 
 TWINS = _twins.both("serializer")
 SERIALIZERS = [twin.Serializer() for twin in TWINS]
@@ -81,7 +82,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return a == b and math.copysign(1, a) == math.copysign(1, b) or (math.isnan(a) and math.isnan(b))
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
@@ -116,7 +117,7 @@ def test_same_bytes_as_pure_twin_and_py_ipv8(sample: tuple[list[str], list[Any]]
         data = serializer.pack_serializable(ours(*values))
         assert data == expected
         parsed = serializer.unpack_serializable_list([ours], data)[0]
-        for index, (code, value) in enumerate(zip(codes, values)):
+        for index, (code, value) in enumerate(zip(codes, values, strict=True)):
             assert _same(getattr(parsed, f"f{index}"), _canonical(code, value)), (code, value)
         assert serializer.pack_serializable(parsed) == data
 

@@ -9,11 +9,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
+from ipv8fast import PackError, VariablePayload
+
 from conftest import load_vectors
 from payload_classes import CLASSES, make_payload
 from vector_values import assert_matches, decode
-
-from ipv8fast import PackError, VariablePayload
 
 pytestmark = pytest.mark.twin_of("serializer")
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _loop import LoopHarness
 
 from ipv8fast import service
 from ipv8fast.bootstrapping import DispersyBootstrapper
@@ -27,9 +27,11 @@ from ipv8fast.endpoint import StatisticsEndpoint
 from ipv8fast.keys import default_eccrypto
 from ipv8fast.service import IPv8
 
+from _loop import LoopHarness
+
 
 @pytest.fixture
-def loop():
+def loop() -> Iterator[LoopHarness]:
     harness = LoopHarness()
     yield harness
     harness.close()
@@ -137,7 +139,8 @@ def test_registries_extra_communities_and_initialize(loop: LoopHarness) -> None:
         del service._COMMUNITIES["MyCommunity"]
     with pytest.raises(RuntimeError, match="PeriodicSimilarity"):  # only DiscoveryCommunity offers it
         IPv8(dict(cfg, overlays=[dict(cfg["overlays"][0], walkers=[
-            {"strategy": "PeriodicSimilarity", "peers": -1, "init": {}}])]), extra_communities={"MyCommunity": MyCommunity})
+            {"strategy": "PeriodicSimilarity", "peers": -1, "init": {}}])]),
+             extra_communities={"MyCommunity": MyCommunity})
 
 
 def test_keys_generated_saved_and_loaded(loop: LoopHarness, tmp_path: Path) -> None:

@@ -6,13 +6,15 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from _loop import LoopHarness, harness  # noqa: F401 - harness is a fixture
 
 from ipv8fast import strategy_scheduler
+
+from _loop import LoopHarness, harness  # noqa: F401 - harness is a fixture
 
 pytestmark = pytest.mark.twin_of("scheduler")
 
@@ -30,7 +32,8 @@ class Overlay:
 class Strategy:
     """Minimal strategy (has a get_peer_count, like DiscoveryStrategy) that records its steps."""
 
-    def __init__(self, overlay: Overlay | None, name: str, log: list[str], action: Callable[[], Any] | None = None):
+    def __init__(self, overlay: Overlay | None, name: str, log: list[str],
+                 action: Callable[[], Any] | None = None) -> None:
         self.overlay = overlay
         self.name = name
         self.log = log

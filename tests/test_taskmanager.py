@@ -5,6 +5,7 @@ import asyncio
 import time
 
 import pytest
+
 from _loop import REFERENCE, LoopHarness, harness, impl  # noqa: F401 - harness is a fixture
 
 tm = impl("taskmanager")

@@ -7,8 +7,6 @@ import os
 import unittest
 from dataclasses import dataclass
 
-from _loop import LoopHarness
-
 from ipv8fast.community import Community, CommunitySettings
 from ipv8fast.lazy import lazy_wrapper, lazy_wrapper_unsigned
 from ipv8fast.payload import DataClassPayload
@@ -23,6 +21,8 @@ from ipv8fast.testing import (
     TestBase,
     internet,
 )
+
+from _loop import LoopHarness
 
 
 @dataclass

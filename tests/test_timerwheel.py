@@ -5,8 +5,9 @@ import asyncio
 import heapq
 import itertools
 import random
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -181,7 +182,7 @@ def test_callback_schedules_more(twin: ModuleType) -> None:
     loop.advance_to(loop.now + 5)
     assert fired.count(-1.0) == 3
     times = [t for t in fired if t >= 0]
-    assert len(times) == 4 and all(b - a >= 0.1 for a, b in zip(times, times[1:]))
+    assert len(times) == 4 and all(b - a >= 0.1 for a, b in itertools.pairwise(times))
 
 
 def test_exception_is_reported_and_wheel_goes_on(twin: ModuleType) -> None:
@@ -258,7 +259,8 @@ def test_model_property(ops: list[tuple[str, float, int]]) -> None:
         for op, value, pick in ops:
             if op == "add":
                 when = loop.now + value
-                handle = wheel.call_at(when, lambda arg: fired.append((loop.now, *arg)), (when, len(handles)))
+                handle = wheel.call_at(when, lambda arg, fired=fired, loop=loop: fired.append((loop.now, *arg)),
+                                        (when, len(handles)))
                 handles.append(handle)
                 live[handle] = when
             elif op == "cancel" and handles:

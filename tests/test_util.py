@@ -7,6 +7,7 @@ import signal
 import struct
 
 import pytest
+
 from _loop import LoopHarness, harness, impl  # noqa: F401 - harness is a fixture
 
 util = impl("util")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ipv8fast.addresses import DomainAddress, UDPv4Address, UDPv6Address
 
@@ -37,7 +38,7 @@ def assert_matches(actual: Any, expected: Any, where: str = "value") -> None:
     if isinstance(expected, list):
         assert isinstance(actual, list), f"{where}: expected a list, got {actual!r}"
         assert len(actual) == len(expected), f"{where}: length {len(actual)} != {len(expected)}"
-        for index, (a, e) in enumerate(zip(actual, expected)):
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_matches(a, e, f"{where}[{index}]")
         return
     if isinstance(expected, dict):

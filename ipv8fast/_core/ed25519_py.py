@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["AVAILABLE", "make_signer", "make_verifier"]
 

@@ -8,7 +8,7 @@ seeding the ``random`` module reproduces the picks.
 from __future__ import annotations
 
 from array import array
-from typing import Iterable
+from collections.abc import Iterable
 
 from .limits import EXHAUSTED_MESSAGE, MAX_POOL_SIZE
 

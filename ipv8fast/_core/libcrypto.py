@@ -36,7 +36,7 @@ _EVP_PKEY_CTRL_EC_PARAMGEN_CURVE_NID = 0x1000 + 1
 _ADVICE = 'use the "curve25519" security level (py-ipv8\'s default key type) instead'
 
 
-class LegacyCurveUnavailable(ValueError, RuntimeError):
+class LegacyCurveUnavailable(ValueError, RuntimeError):  # noqa: N818 - public name, shared with keys.py
     """The platform's libcrypto is missing or cannot do binary-curve EC keys.
 
     A ``ValueError`` (so a remote peer's unusable key just fails to load) and a ``RuntimeError`` (like
@@ -56,7 +56,8 @@ def _candidates() -> list[str]:
     if sys.platform == "darwin":
         # The unversioned system /usr/lib/libcrypto.dylib aborts the process when loaded: never try it.
         for prefix in ("/opt/homebrew", "/usr/local"):
-            names += [f"{prefix}/opt/openssl@3/lib/libcrypto.3.dylib", f"{prefix}/opt/openssl@1.1/lib/libcrypto.1.1.dylib"]
+            names += [f"{prefix}/opt/openssl@3/lib/libcrypto.3.dylib",
+                      f"{prefix}/opt/openssl@1.1/lib/libcrypto.1.1.dylib"]
         return names
     if sys.platform == "win32":
         dlls = os.path.join(sys.base_prefix, "DLLs")

@@ -7,10 +7,11 @@ and the pure twin each get classes that run only their own code. A packer carrie
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
-from . import formats as F
+from . import formats as F  # noqa: N812 - the format-code namespace
 from .serializable import PackError, Packer
 
 

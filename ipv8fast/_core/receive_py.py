@@ -18,11 +18,11 @@ from asyncio import ensure_future, iscoroutine
 from time import time
 from typing import Any
 
+from ..keys import PRIVATE_KEY_PREFIXES, public_key_cache
+from ..peer import Peer
 from .packet_errors import BadKeyError, PacketDecodingError
 from .serializable import PackError
 from .wire import AUTH_OFFSET, MESSAGE_ID_OFFSET, PAYLOAD_OFFSET, PREFIX_LENGTH
-from ..keys import PRIVATE_KEY_PREFIXES, public_key_cache
-from ..peer import Peer
 
 __all__ = ["dispatch", "notify_listeners", "open_signed", "open_unsigned", "peer_for"]
 
@@ -42,7 +42,7 @@ def notify_listeners(endpoint: Any, packet: tuple[Any, bytes]) -> None:
             continue  # removed by an earlier listener of this same delivery
         try:
             listener.on_packet(packet)
-        except Exception:  # noqa: BLE001 - never let a listener take the endpoint down
+        except Exception:
             endpoint.listener_errors += 1
             endpoint._logger.debug("listener %r failed on a packet", listener, exc_info=True)
 
@@ -77,7 +77,7 @@ def dispatch(community: Any, packet: tuple[Any, bytes], warn_unknown: bool = Tru
     except PackError:
         community.drops["malformed"] += 1
         return
-    except Exception:  # noqa: BLE001 - a handler bug: logged, never raised into the endpoint
+    except Exception:
         community.drops["handler_error"] += 1
         community.logger.exception("Exception occurred while handling packet!", exc_info=sys.exc_info())
         return

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .limits import MIN_PAUSE
 from .scheduler_types import Registration, SupportsGetPeers, SupportsTakeStep
@@ -101,8 +102,8 @@ class StrategyScheduler:
         self._strategies.clear()
 
     def _remove_where(self, predicate: Callable[[Any], bool]) -> int:
-        removed = []
-        kept = []
+        removed: list[Any] = []
+        kept: list[Any] = []
         for entry in self._strategies:
             try:
                 gone = predicate(entry)

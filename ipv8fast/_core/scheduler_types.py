@@ -29,6 +29,8 @@ class SupportsTakeStep(Protocol):
 class Registration(tuple):
     """A ``(strategy, target_peers)`` pair that also remembers the overlay it was registered for."""
 
+    overlay: SupportsGetPeers | None
+
     def __new__(cls, strategy: SupportsTakeStep, target_peers: int,
                 overlay: SupportsGetPeers | None = None) -> Registration:
         self = super().__new__(cls, (strategy, target_peers))

@@ -7,7 +7,8 @@ signed, the key's signature appended.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..messages import BinMemberAuthenticationPayload
 

@@ -99,4 +99,5 @@ def format_list_of(cls: type) -> list:
     prepare = getattr(cls, "_ipv8fast_prepare", None)
     if prepare is not None:
         prepare()
-    return cls.format_list
+    format_list: list = getattr(cls, "format_list")  # noqa: B009 - any class with a format_list
+    return format_list

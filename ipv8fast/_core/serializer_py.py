@@ -8,15 +8,16 @@ window), otherwise PackError.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from socket import AF_INET as _AF_INET
 from socket import inet_pton as _inet_pton
-from typing import Any, Callable
+from typing import Any
 
-from . import formats as F
+from ..addresses import DomainAddress, UDPv4Address, UDPv6Address
+from . import formats as F  # noqa: N812 - the format-code namespace
 from .envelope_py import join_packet
 from .packers import default_formats, make_packers
 from .serializable import PackError, Serializable, format_list_of, layout_of
-from ..addresses import DomainAddress, UDPv4Address, UDPv6Address
 
 __all__ = ["PACKERS", "Serializer", "default_serializer", "pack_op", "unpack_op"]
 
@@ -283,10 +284,11 @@ def _varlen_decoder(utf8: bool, prefix: struct.Struct, size: int, base: int) -> 
         body = data[offset:offset + length]
         if utf8:
             try:
-                body = body.decode("utf-8")
+                out.append(body.decode("utf-8"))
             except UnicodeDecodeError as exc:
                 raise PackError(f"invalid UTF-8 at offset {offset}: {exc}") from exc
-        out.append(body)
+        else:
+            out.append(body)
         return offset + length
     return unpack_varlen
 
@@ -454,7 +456,7 @@ class Serializer:
             return fn(serializable)
         except PackError:
             raise
-        except Exception as exc:  # noqa: BLE001 - py-ipv8 reports every packing failure as PackError
+        except Exception as exc:
             raise PackError(f"Could not pack {cls.__name__}: {exc!r}") from exc
 
     def pack_serializable_list(self, serializables: Any) -> bytes:
@@ -535,7 +537,7 @@ class Serializer:
         widths = [8 if entry == "bits" else 1 for entry in format_list]
         if sum(widths) != len(layout.names):
             return None
-        getters = [_getter(name, hook) for name, hook in zip(layout.names, layout.pack_hooks)]
+        getters = [_getter(name, hook) for name, hook in zip(layout.names, layout.pack_hooks, strict=True)]
         steps: list[tuple[Callable, list]] = []
         position = 0
         for step in _merge_structs(fields):
@@ -563,7 +565,7 @@ class Serializer:
             return b"".join(parts)
         return pack_direct_grouped
 
-    def _compile_unpack(self, cls: type) -> Callable[[bytes, int], tuple[Any, int]]:
+    def _compile_unpack(self, cls: Any) -> Callable[[bytes, int], tuple[Any, int]]:
         name = cls.__name__
         decoders: list[Decoder] = []
         for step in _merge_structs(self._fields(format_list_of(cls))):
@@ -612,7 +614,7 @@ def _guarded(decode: Decoder, format_name: str, name: str) -> Decoder:
             return decode(data, offset, out)
         except PackError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a user packer failed on these bytes
+        except Exception as exc:
             raise PackError(f"Could not unpack {format_name!r} of {name}: {exc!r}") from exc
     return unpack_guarded
 

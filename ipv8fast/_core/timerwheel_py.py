@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .limits import DEFAULT_TICK, LEVELS, SLOT_BITS
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["AVAILABLE", "Receiver", "Sender"]
 

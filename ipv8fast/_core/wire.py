@@ -6,7 +6,7 @@ the compiled twins, which compare them with these at import (:func:`check_mirror
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["ADDRESS", "ARRAY", "AUTH_OFFSET", "BITS", "HANDLER_KINDS", "IPV4", "LIST", "MESSAGE_ID_OFFSET",
            "NESTED", "OP_KINDS", "PAYLOAD_OFFSET", "PREFIX_LENGTH", "PYTHON", "RAW", "SIGNED", "SIGNED_WITH_DATA",

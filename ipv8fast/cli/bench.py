@@ -10,15 +10,17 @@ ratio is how many times better ipv8fast is: faster, smaller or less late.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Optional, TypedDict
+from typing import Any, TypedDict
 
 GROUPS = ("serializer", "requestcache", "community", "scheduler")
 #: groups that cannot run without py-ipv8, and why
@@ -32,8 +34,8 @@ MISSING = ("no bench/ suite found (looked in: {places}).\n`python -m ipv8fast be
 
 class Row(TypedDict):
     metric: str
-    ref: Optional[float]
-    fast: Optional[float]
+    ref: float | None
+    fast: float | None
     higher: bool
 
 
@@ -94,8 +96,8 @@ def group_serializer(bench_dir: Path, quick: bool, with_ref: bool) -> list[Row]:
             obj = cls(*values)
             data = serializer.pack_serializable(obj)
             pack, unpack = serializer.pack_serializable, serializer.unpack_serializable
-            rates["pack"][key] = best_rate(lambda: pack(obj), calls, repeats)
-            rates["unpack"][key] = best_rate(lambda: unpack(cls, data), calls, repeats)
+            rates["pack"][key] = best_rate(functools.partial(pack, obj), calls, repeats)
+            rates["unpack"][key] = best_rate(functools.partial(unpack, cls, data), calls, repeats)
         for operation, by_impl in rates.items():
             rows.append(row(f"serializer {operation} {case} (ops/s)", by_impl.get("ref"), by_impl["fast"]))
     return rows
@@ -240,7 +242,8 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     args.groups = [group.strip() for group in args.only.split(",") if group.strip()]
     unknown = set(args.groups) - set(GROUPS)
     if unknown or not args.groups:
-        parser.error(f"unknown group(s) {', '.join(sorted(unknown)) or '(none given)'}; choose from {', '.join(GROUPS)}")
+        parser.error(f"unknown group(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+                     f"choose from {', '.join(GROUPS)}")
     return args
 
 

@@ -20,12 +20,12 @@ from typing import Any
 from ..community import Community, CommunitySettings
 from ..configuration import Bootstrapper, BootstrapperDefinition, ConfigBuilder, Strategy, WalkerDefinition
 from ..discovery import DiscoveryStrategy
-from ..udp_endpoint import UDPEndpoint
 from ..lazy import lazy_wrapper, retrieve_cache
 from ..payload import VariablePayload, vp_compile
 from ..peer import Peer
 from ..requestcache import RandomNumberCacheWithName, RequestCache
 from ..service import IPv8
+from ..udp_endpoint import UDPEndpoint
 from .tracker import Tracker
 
 
@@ -34,6 +34,8 @@ class Ping(VariablePayload):
     msg_id = 1
     format_list = ["H", "Q"]
     names = ["identifier", "sent_ns"]
+    identifier: int
+    sent_ns: int
 
 
 @vp_compile
@@ -41,6 +43,8 @@ class Pong(VariablePayload):
     msg_id = 2
     format_list = ["H", "Q"]
     names = ["identifier", "sent_ns"]
+    identifier: int
+    sent_ns: int
 
 
 class PingCache(RandomNumberCacheWithName):
@@ -191,6 +195,7 @@ async def run(peers: int, duration: float, display: Display) -> dict[str, Any]:
         for node in nodes:
             await node.start()
             overlay = node.get_overlay(DemoCommunity)
+            assert overlay is not None  # loaded from the configuration above
             node.add_strategy(overlay, IntroduceToKnownPeers(overlay), -1)
             overlay.register_task("ping", overlay.ping_someone, interval=0.25, delay=0.5)
             overlays.append(overlay)

@@ -32,9 +32,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 IMPLS = {"ipv8fast": "ipv8fast", "pyipv8": "py-ipv8"}
 COLUMNS = ["impl", "second", "pending_caches", "timeouts_per_s", "roundtrips_per_s", "rss_mb",
@@ -222,7 +223,8 @@ async def run_load(impl: str, caches: int, peers: int, duration: float, window: 
     for index, node in enumerate(nodes):
         for step in range(1, min(FANOUT, peers - 1) + 1):
             other = nodes[(index + step) % peers]
-            target = node.peer_class(other.my_peer.public_key.key_to_bin(), ("127.0.0.1", other.endpoint.get_address()[1]))
+            target = node.peer_class(other.my_peer.public_key.key_to_bin(),
+                                     ("127.0.0.1", other.endpoint.get_address()[1]))
             node.network.add_verified_peer(target)
             node.targets.append(target)
     caches_of = [node.request_cache for node in nodes]
@@ -299,6 +301,7 @@ def child(argv: list[str]) -> int:
     """Run one implementation and print JSON lines on stdout."""
     impl, caches, peers, duration, window = argv[0], int(argv[1]), int(argv[2]), float(argv[3]), int(argv[4])
     logging.basicConfig(level=logging.ERROR)
+    loop: asyncio.AbstractEventLoop
     try:
         import uvloop
 
@@ -458,7 +461,7 @@ def write_plot(path: str, runs: list[Run], title: str) -> bool:
     panels = [("pending_caches", "pending caches"), ("timeouts_per_s", "timeouts / s"),
               ("roundtrips_per_s", "signed round trips / s"), ("rss_mb", "RSS (MiB)")]
     figure, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
-    for axis, (column, label) in zip(axes.flat, panels):
+    for axis, (column, label) in zip(axes.flat, panels, strict=True):
         for run in runs:
             axis.plot([row["second"] for row in run.rows], [row[column] for row in run.rows],
                       label=f"{IMPLS[run.impl]} ({run.caches:,} caches)")
@@ -483,7 +486,8 @@ def summarize(run: Run) -> dict[str, Any]:
     per_cache = ((fill_rss - done["base_rss_mb"]) * 2 ** 20 / run.fill["pending"]
                  if fill_rss and run.fill.get("pending") else None)
     return {"impl": IMPLS[run.impl], "caches added": done["added"], "caches timed out": done["timed_out"],
-            "fill seconds": run.fill.get("seconds"), "peak pending": max((r["pending_caches"] for r in rows), default=0),
+            "fill seconds": run.fill.get("seconds"),
+            "peak pending": max((r["pending_caches"] for r in rows), default=0),
             "peak timeouts/s": max((r["timeouts_per_s"] for r in rows), default=0),
             "mean round trips/s": sum(busy) / len(busy) if busy else 0.0,
             "min round trips/s": min(busy, default=0), "requests lost": done["lost"],

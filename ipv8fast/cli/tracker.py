@@ -19,10 +19,10 @@ from typing import Any
 from .._core.wire import MESSAGE_ID_OFFSET, PREFIX_LENGTH
 from ..community import Community, CommunitySettings
 from ..endpoint import EndpointListener
-from ..udp_endpoint import UDPEndpoint
 from ..keys import default_eccrypto
 from ..network import Network
 from ..peer import Peer
+from ..udp_endpoint import UDPEndpoint
 
 __all__ = ["Tracker", "TrackedCommunity", "main"]
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from .._core.libcrypto import LegacyCurveUnavailable
 from .api import (
-    _CURVES,
     LIBNACL_PK_MAGIC,
     LIBNACL_SK_MAGIC,
     PRIVATE_KEY_PREFIXES,
+    _CURVES,
     BytesLike,  # noqa: F401 - the type alias, importable from here as before
     Key,
     OpenSSLPK,

@@ -7,14 +7,13 @@ import base64
 import binascii
 import hashlib
 from abc import ABC, abstractmethod
-from typing import Union
 
 from .._core import libcrypto as _libcrypto
 
 __all__ = ["BytesLike", "Key", "LIBNACL_PK_MAGIC", "LIBNACL_SK_MAGIC", "OpenSSLPK", "OpenSSLSK",
            "PRIVATE_KEY_PREFIXES", "PrivateKey", "PublicKey"]
 
-BytesLike = Union[bytes, bytearray, memoryview]
+BytesLike = bytes | bytearray | memoryview
 
 LIBNACL_SK_MAGIC = b"LibNaCLSK:"
 LIBNACL_PK_MAGIC = b"LibNaCLPK:"

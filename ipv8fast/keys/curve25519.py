@@ -13,7 +13,7 @@ from nacl.bindings import crypto_box_beforenm
 from nacl.exceptions import RuntimeError as SodiumRuntimeError
 
 from .._core import signing as _signing
-from .api import _CURVES, _MAGIC_LEN, LIBNACL_PK_MAGIC, LIBNACL_SK_MAGIC, OpenSSLPK, OpenSSLSK, _as_bytes, _sha1
+from .api import LIBNACL_PK_MAGIC, LIBNACL_SK_MAGIC, _CURVES, _MAGIC_LEN, OpenSSLPK, OpenSSLSK, _as_bytes, _sha1
 
 __all__ = ["LibNaCLPK", "LibNaCLSK"]
 

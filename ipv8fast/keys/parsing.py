@@ -8,13 +8,13 @@ from collections import OrderedDict
 
 from .._core.libcrypto import LegacyCurveUnavailable
 from .api import (
+    LIBNACL_PK_MAGIC,
+    LIBNACL_SK_MAGIC,
+    PRIVATE_KEY_PREFIXES,
     _ED25519_PKCS8_HEADER,
     _ED25519_SPKI_HEADER,
     _LIBNACL_LEN,
     _MAGIC_LEN,
-    LIBNACL_PK_MAGIC,
-    LIBNACL_SK_MAGIC,
-    PRIVATE_KEY_PREFIXES,
     BytesLike,
     OpenSSLPK,
     OpenSSLSK,

@@ -12,7 +12,8 @@ import os
 import shutil
 import unittest
 import uuid
-from typing import Any, Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
 
 from .._core.wire import MESSAGE_ID_OFFSET
 from ..community import Community, CommunitySettings
@@ -40,7 +41,7 @@ class TranslatedMockEndpointListener(MockEndpointListener):
     def __init__(self, overlay: Community, message_classes: list[type], message_filter: list | None = None,
                  main_thread: bool = False) -> None:
         self.overlay = overlay
-        self.classes = {cls.msg_id: cls for cls in message_classes}
+        self.classes = {getattr(cls, "msg_id"): cls for cls in message_classes}  # noqa: B009 - payload classes
         self.message_filter = None if message_filter is None else {getattr(m, "msg_id", m) for m in message_filter}
         self.received_messages: list[Any] = []
         super().__init__(overlay.endpoint, main_thread)
@@ -94,19 +95,19 @@ class TestBase(unittest.IsolatedAsyncioTestCase, Generic[OT]):
         if context is not None:
             context.run(func)
         else:
-            self._callTestMethod(func)
+            self._callTestMethod(func)  # type: ignore[attr-defined]  # IsolatedAsyncioTestCase internals
 
     def _callSetUp(self) -> None:  # noqa: N802 - unittest hook: setUp may be sync or async
         if asyncio.iscoroutinefunction(self.setUp):
-            self._callAsync(self.setUp)
+            self._callAsync(self.setUp)  # type: ignore[attr-defined]
         else:
             self._run_in_context(self.setUp)
-        self._callAsync(self.asyncSetUp)
+        self._callAsync(self.asyncSetUp)  # type: ignore[attr-defined]
 
     def _callTearDown(self) -> None:  # noqa: N802
-        self._callAsync(self.asyncTearDown)
+        self._callAsync(self.asyncTearDown)  # type: ignore[attr-defined]
         if asyncio.iscoroutinefunction(self.tearDown):
-            self._callAsync(self.tearDown)
+            self._callAsync(self.tearDown)  # type: ignore[attr-defined]
         else:
             self._run_in_context(self.tearDown)
 
@@ -131,7 +132,7 @@ class TestBase(unittest.IsolatedAsyncioTestCase, Generic[OT]):
             if task is not asyncio.current_task(self.loop):
                 task.cancel()
 
-    async def tearDown(self) -> None:
+    async def tearDown(self) -> None:  # type: ignore[override]  # py-ipv8's TestBase: an async tearDown
         if self._watchdog is not None:
             self._watchdog.cancel()
         try:
@@ -245,7 +246,7 @@ class TestBase(unittest.IsolatedAsyncioTestCase, Generic[OT]):
         return self.nodes[i]
 
     def overlay(self, i: int) -> OT:
-        return self.nodes[i].overlay
+        return self.nodes[i].overlay  # type: ignore[return-value]  # built from self.overlay_class
 
     def peer(self, i: int) -> Peer:
         return Peer(self.key_bin(i), self.endpoint(i).wan_address)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from ..community import CommunitySettings
-from ..statistics_endpoint import StatisticsEndpoint
+from ..community import Community, CommunitySettings
 from ..keys import default_eccrypto
 from ..network import Network
 from ..peer import Peer
+from ..statistics_endpoint import StatisticsEndpoint
 from ..util import maybe_coroutine
 from .discovery import MockWalk
 from .endpoint import AutoMockEndpoint
@@ -42,7 +43,8 @@ class MockIPv8:
 
     endpoint_class: Any = AutoMockEndpoint
 
-    def __init__(self, crypto_curve_or_peer: str | Peer, overlay_class: type, settings: CommunitySettings | None = None,
+    def __init__(self, crypto_curve_or_peer: str | Peer, overlay_class: type[Community],
+                 settings: CommunitySettings | None = None,
                  create_dht: bool = False, enable_statistics: bool = False) -> None:
         dht_class = _dht_class() if create_dht else None
         self.endpoint: Any = self.endpoint_class()
