@@ -176,12 +176,12 @@ def _real_spec(fullname: str, path: Any) -> importlib.machinery.ModuleSpec | Non
     """The spec of py-ipv8's own file for ``fullname``, loaded by :class:`_RealLoader`."""
     if fullname == "ipv8":
         search = [os.path.dirname(real_pyipv8_path() or "")]
+    elif path:
+        search = list(path)
     else:
-        search = list(path) if path else None
-        if not search:
-            return None  # the parent is an alias namespace without py-ipv8 files
+        return None  # the parent is an alias namespace without py-ipv8 files
     spec = importlib.machinery.PathFinder.find_spec(fullname, search)
-    if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+    if spec is None or spec.origin is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
         return spec
     return importlib.util.spec_from_file_location(fullname, spec.origin, loader=_RealLoader(fullname, spec.origin),
                                                   submodule_search_locations=spec.submodule_search_locations)

@@ -32,7 +32,7 @@ class VariablePayload(Payload):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.__match_args__ = tuple(cls.names)
+        setattr(cls, "__match_args__", tuple(cls.names))  # noqa: B010 - mypy refuses a plain assignment
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -135,11 +135,12 @@ def _pack_hook(cls: type, name: str) -> Callable | None:
     return lambda obj, value: getattr(obj, attribute)(value)
 
 
-def _compute_layout(cls: type) -> Layout:
+def _compute_layout(cls: Any) -> Layout:
     names = tuple(cls.names)
     pack_hooks = tuple(_pack_hook(cls, name) for name in names)
     unpack_hooks = tuple(getattr(cls, f"fix_unpack_{name}", None) for name in names)
-    direct_build = getattr(cls.from_unpack_list, "__func__", None) is VariablePayload.from_unpack_list.__func__
+    inherited_build = VariablePayload.__dict__["from_unpack_list"].__func__
+    direct_build = getattr(cls.from_unpack_list, "__func__", None) is inherited_build
     fast_construct = (getattr(cls.__init__, _COMPILED, None) == names
                       and cls.__new__ in (object.__new__, DataClassPayload.__new__))
     direct_pack = cls.to_pack_list is VariablePayload.to_pack_list
@@ -150,9 +151,10 @@ def _compute_layout(cls: type) -> Layout:
 # --- vp_compile ----------------------------------------------------------------------------------------
 
 _MISSING = object()
+_T = TypeVar("_T", bound=type)
 
 
-def _make_init(cls: type, names: tuple[str, ...]) -> Callable:
+def _make_init(cls: Any, names: tuple[str, ...]) -> Callable:
     """An ``__init__(self, <names>)`` taking defaults, by name, from the class's current ``__init__``."""
     defaults: dict[str, Any] = {}
     factories: dict[str, Callable[[], Any]] = {}
@@ -192,14 +194,16 @@ def _make_init(cls: type, names: tuple[str, ...]) -> Callable:
     return init
 
 
-def vp_compile(cls: type) -> type:
+def vp_compile(cls: _T) -> _T:
     """Give a VariablePayload class an explicit, fast ``__init__`` (one parameter per name)."""
-    names = tuple(cls.names)
+    klass: Any = cls
+    names = tuple(klass.names)
     if all(name.isidentifier() and not keyword.iskeyword(name) for name in names) and len(set(names)) == len(names):
-        cls.__init__ = _make_init(cls, names)
-    setattr(cls, _COMPILED, True)
-    cls.__match_args__ = names
-    cls.__dict__.get(_LAYOUT) and delattr(cls, _LAYOUT)
+        klass.__init__ = _make_init(klass, names)
+    setattr(klass, _COMPILED, True)
+    setattr(klass, "__match_args__", names)  # noqa: B010 - mypy refuses a plain assignment
+    if _LAYOUT in klass.__dict__:
+        delattr(klass, _LAYOUT)
     return cls
 
 
@@ -233,7 +237,7 @@ def type_map(annotation: Any) -> Any:
     raise NotImplementedError(f"{annotation!r} cannot be used as a payload field type")
 
 
-def convert_to_payload(cls: type, msg_id: int | None = None) -> None:
+def convert_to_payload(cls: Any, msg_id: int | None = None) -> None:
     """Derive ``names`` and ``format_list`` of a dataclass payload from its fields, then vp_compile it."""
     fields = dataclasses.fields(cls)
     cls.names = [field.name for field in fields]

@@ -137,6 +137,7 @@ def group_community(bench_dir: Path, quick: bool, with_ref: bool) -> list[Row]:
 
     module = load_bench(bench_dir, "bench_community")
     n, repeat = (3_000, 3) if quick else (20_000, 5)
+    loop: asyncio.AbstractEventLoop
     try:
         import uvloop
 

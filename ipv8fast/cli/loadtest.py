@@ -118,24 +118,29 @@ class Counters:
             self.gc_seconds += time.perf_counter() - self.gc_started
 
 
-def build(impl: str, counters: Counters, clock: Callable[[], float]) -> tuple[Callable, type]:
+def build(impl: str, counters: Counters, clock: Callable[[], float]) -> tuple[Callable, Any]:
     """``(make_node, Expiring)`` for ``impl``: an async node factory and the expiring cache class."""
     m = implementations.import_modules(PACKAGES[impl])
     lazy, cache_module = m["lazy"], m["cache"]
+    # the base classes come from whichever library is measured
+    variable_payload: Any = m["payload"].VariablePayload
+    number_cache: Any = cache_module.NumberCache
+    random_number_cache: Any = cache_module.RandomNumberCacheWithName
+    community_base: Any = m["community"].Community
 
     @m["payload"].vp_compile
-    class Request(m["payload"].VariablePayload):
+    class Request(variable_payload):
         msg_id = 1
         format_list = ["I", "I"]
         names = ["identifier", "sequence"]
 
     @m["payload"].vp_compile
-    class Response(m["payload"].VariablePayload):
+    class Response(variable_payload):
         msg_id = 2
         format_list = ["I", "I"]
         names = ["identifier", "sequence"]
 
-    class Expiring(cache_module.NumberCache):
+    class Expiring(number_cache):
         timeout_delay = 1.0  # set per fill batch: a class attribute costs no per-cache memory
 
         def on_timeout(self) -> None:
@@ -144,7 +149,7 @@ def build(impl: str, counters: Counters, clock: Callable[[], float]) -> tuple[Ca
             if late > counters.max_late:
                 counters.max_late = late
 
-    class Pending(cache_module.RandomNumberCacheWithName):
+    class Pending(random_number_cache):
         name = "loadtest-request"
         timeout_delay = REQUEST_TIMEOUT
 
@@ -157,7 +162,7 @@ def build(impl: str, counters: Counters, clock: Callable[[], float]) -> tuple[Ca
             counters.in_flight -= 1
             self.community.send_request()
 
-    class LoadCommunity(m["community"].Community):
+    class LoadCommunity(community_base):
         community_id = b"ipv8fast-loadtest-v1"
 
         def __init__(self, settings: Any) -> None:
@@ -196,7 +201,7 @@ def build(impl: str, counters: Counters, clock: Callable[[], float]) -> tuple[Ca
     return make_node, Expiring
 
 
-async def add_rate(expiring: type, request_cache: Any, count: int) -> float:
+async def add_rate(expiring: Any, request_cache: Any, count: int) -> float:
     """Caches built and added per second (with the loop turns that py-ipv8's timeout tasks need to start),
     timed on a scratch set that is dropped again."""
     expiring.timeout_delay = 3600.0

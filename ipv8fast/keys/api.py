@@ -181,7 +181,7 @@ class OpenSSLSK(PrivateKey, OpenSSLPK):
 
     __slots__ = ()
 
-    def __new__(cls, keystring: bytes) -> OpenSSLSK:  # type: ignore[misc]
+    def __new__(cls, keystring: bytes) -> OpenSSLSK:
         from .parsing import _parse_private
 
         return _parse_private(_as_bytes(keystring, "a private key"))

@@ -98,14 +98,14 @@ class LibNaCLSK(OpenSSLSK, LibNaCLPK):
         self._sign = _signing.make_signer(ed25519_seed)
 
     @classmethod
-    def from_parts(cls, x25519_secret: bytes, ed25519_seed: bytes) -> LibNaCLSK:  # type: ignore[override]
+    def from_parts(cls, x25519_secret: bytes, ed25519_seed: bytes) -> LibNaCLSK:
         """Key from the 32-byte X25519 secret and the 32-byte Ed25519 seed."""
         key = object.__new__(cls)
         key._init_private(bytes(x25519_secret), bytes(ed25519_seed))
         return key
 
     @classmethod
-    def generate(cls, curve_name: str = "curve25519") -> LibNaCLSK:  # type: ignore[override]
+    def generate(cls, curve_name: str = "curve25519") -> LibNaCLSK:
         """A fresh random key."""
         if _CURVES.get(curve_name, curve_name) != "curve25519":
             raise RuntimeError(f"Illegal curve for a LibNaCLSK key: {curve_name}")

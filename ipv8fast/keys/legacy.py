@@ -56,7 +56,7 @@ class M2CryptoSK(OpenSSLSK, M2CryptoPK):
     __slots__ = ("_pub",)
 
     def __new__(cls, keystring: bytes) -> M2CryptoSK:
-        return cls._from_ec(_load_legacy(_as_bytes(keystring, "an EC private key"), private=True))  # type: ignore
+        return cls._from_ec(_load_legacy(_as_bytes(keystring, "an EC private key"), private=True))  # type: ignore[return-value]
 
     def _init(self, ec: _libcrypto.ECKey) -> None:
         super()._init(ec)
@@ -64,7 +64,7 @@ class M2CryptoSK(OpenSSLSK, M2CryptoPK):
         self._pub = M2CryptoPK._from_ec(ec.public())
 
     @classmethod
-    def generate(cls, curve_name: str) -> M2CryptoSK:  # type: ignore[override]
+    def generate(cls, curve_name: str) -> M2CryptoSK:
         """A fresh key on a binary curve (``"sect163k1"`` ... or a security level name)."""
         return cls._from_ec(_libcrypto.generate(_CURVES.get(curve_name, curve_name)))  # type: ignore[return-value]
 

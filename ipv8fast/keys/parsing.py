@@ -89,8 +89,8 @@ class PublicKeyCache:
             except KeyError:  # evicted by another thread meanwhile
                 pass
             return key
-        key = _parse_public(key_bin)  # type: ignore[arg-type]
-        self._keys[key_bin] = key  # type: ignore[index]
+        key = _parse_public(key_bin)
+        self._keys[key_bin] = key
         while len(self._keys) > self.maxsize:
             try:
                 self._keys.popitem(last=False)

@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from ..discovery_community import DiscoveryCommunity
-from ..endpoint import UDPEndpoint
 from ..service import IPv8
 from ..tracker import Tracker
+from ..udp_endpoint import UDPEndpoint
 from . import implementations
 
-__all__ = ["WALKER_INTERVAL", "converge", "node_configuration", "run_population"]
+__all__ = ["WALKER_INTERVAL", "converge", "discovery_overlay", "node_configuration", "run_population"]
 
 #: Seconds between walker ticks, as in py-ipv8's default configuration; the CPU figures are per tick.
 WALKER_INTERVAL = 0.5
@@ -57,6 +57,14 @@ def per_tick_ms(cpu: float, nodes: int, seconds: float) -> float | None:
     return 1000 * cpu / (nodes * seconds / WALKER_INTERVAL) if nodes and seconds > 0 else None
 
 
+def discovery_overlay(node: IPv8) -> DiscoveryCommunity:
+    """The node's DiscoveryCommunity (every node of :func:`node_configuration` has one)."""
+    overlay = node.get_overlay(DiscoveryCommunity)
+    if overlay is None:
+        raise LookupError("this IPv8 node runs no DiscoveryCommunity")
+    return overlay
+
+
 async def converge(count: int, target: int, timeout: float) -> dict[str, Any]:
     """Start ``count`` ipv8fast nodes and a tracker in this process; wait (at most ``timeout`` s) until each
     node has ``target`` peers. Returns ``nodes``, ``target``, ``converged``, ``seconds``, ``min_peers``,
@@ -66,7 +74,7 @@ async def converge(count: int, target: int, timeout: float) -> dict[str, Any]:
     tracker = Tracker(endpoint)
     tracker.start()
     nodes = [IPv8(node_configuration(endpoint.get_address()[1])) for _ in range(count)]
-    overlays = [node.get_overlay(DiscoveryCommunity) for node in nodes]
+    overlays = [discovery_overlay(node) for node in nodes]
     started = time.monotonic()
     cpu_start = time.process_time()
     try:
@@ -163,7 +171,7 @@ async def run_population(fast: int, slow: int, target: int, timeout: float, per_
         groups = [await PyIPv8Group.spawn(port, count) for count in split(slow, per_process)]
         await asyncio.wait_for(asyncio.gather(*(group.ready.wait() for group in groups)), 120)
         nodes = [IPv8(node_configuration(port, WALKER_INTERVAL)) for _ in range(fast)]
-        overlays = [node.get_overlay(DiscoveryCommunity) for node in nodes]
+        overlays = [discovery_overlay(node) for node in nodes]
 
         def counts() -> list[int]:
             return [len(o.get_peers()) for o in overlays] + [n for group in groups for n in group.peers]
