@@ -111,7 +111,8 @@ def describe(node: Any) -> dict[str, Any]:
     """Core (the IPv8 class's module), port, public key (hex), learned candidates (port -> flags), circuits, relays
     and exit sockets."""
     overlay = tunnel(node)
-    return {"core": type(node).__module__, "port": overlay.endpoint.get_address()[1], "key": overlay.my_peer.public_key.key_to_bin().hex(),
+    return {"core": type(node).__module__, "port": overlay.endpoint.get_address()[1],
+            "key": overlay.my_peer.public_key.key_to_bin().hex(),
             "candidates": {str(peer.address[1]): sorted(flags) for peer, flags in overlay.candidates.items()},
             "circuits": len(overlay.circuits), "relays": len(overlay.relay_from_to),
             "exit_sockets": len(overlay.exit_sockets),
