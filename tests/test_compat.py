@@ -305,3 +305,54 @@ def test_vendored_copy_on_sys_path_is_used_and_warned_about(tmp_path: Path, monk
     finally:
         compat.uninstall()
         sys.modules.update(saved)
+
+
+def test_rest_service_script_with_the_default_configuration(tmp_path: Path) -> None:
+    """An unmodified py-ipv8 service script under ``python -m ipv8fast.compat``: py-ipv8's default overlays on
+    ipv8fast's core around a local tracker, its REST API answering on 127.0.0.1, stopped through its stdin."""
+    import socket
+
+    aiohttp = pytest.importorskip("aiohttp")
+    from ipv8fast.endpoint import UDPEndpoint
+    from ipv8fast.tracker import Tracker
+
+    with socket.socket() as probe:  # a free TCP port on loopback for the REST API
+        probe.bind(("127.0.0.1", 0))
+        rest_port = probe.getsockname()[1]
+    harness = LoopHarness()
+
+    async def scenario() -> tuple[dict, int, bytes]:
+        endpoint = UDPEndpoint(0, "127.0.0.1")
+        await endpoint.open()
+        tracker = Tracker(endpoint)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "IPV8FAST_BOOTSTRAP": f"127.0.0.1:{endpoint.get_address()[1]}",
+               "IPV8FAST_INTERFACE_IP": "127.0.0.1"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ipv8fast.compat", str(PROGRAMS / "rest_program.py"), str(rest_port), cwd=tmp_path,
+            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert line.startswith(b"REST on"), line + (await process.stderr.read() if process.stderr else b"")
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{rest_port}/overlays") as response:
+                    overlays = await response.json()
+            process.stdin.close()
+            await asyncio.wait_for(process.wait(), 30)
+            return overlays, process.returncode, await process.stdout.read()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await tracker.stop()
+            endpoint.close()
+
+    try:
+        overlays, code, rest = harness.run(scenario(), timeout=70)
+    finally:
+        harness.close()
+    assert [entry["overlay_name"] for entry in overlays["overlays"]] == \
+        ["DiscoveryCommunity", "HiddenTunnelCommunity", "DHTDiscoveryCommunity"]
+    assert all(entry["my_estimated_lan"]["ip"] == "127.0.0.1" for entry in overlays["overlays"])
+    assert any(entry["statistics"] for entry in overlays["overlays"])  # ipv8fast's StatisticsEndpoint counted
+    assert code == 0 and rest.strip() == b"stopped"
