@@ -311,4 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m ipv8fast.compat``, this file is ``__main__``: a second copy of the module. Install the
+    # copy the rest of ipv8fast imports, whose finder ``hybrid()`` and the default configuration look for.
+    from ipv8fast import compat as _compat
+
+    sys.exit(_compat.main())

@@ -1,8 +1,9 @@
-"""Shared fixtures: the twin implementations and the py-ipv8 test vectors."""
+"""Shared fixtures: the twin implementations, the py-ipv8 test vectors, the hybrid alias, loopback-only traffic."""
 from __future__ import annotations
 
 import ipaddress
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from ipv8fast._core import twins
+
+from _hybrid import pop_real_pyipv8
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -127,3 +130,17 @@ def only_loopback_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     leaked, _OFF_LOOPBACK[:] = list(_OFF_LOOPBACK), []
     assert not leaked, f"the test tried to send off the loopback range to {sorted(set(map(tuple, leaked)))}"
+
+
+# --- the hybrid alias: py-ipv8's upper layers on ipv8fast's core, for one test ------------------------------
+
+@pytest.fixture
+def hybrid() -> Iterator[None]:
+    """``ipv8fast.compat`` installed for the test (py-ipv8's modules imported before are set aside meanwhile)."""
+    from ipv8fast import compat
+
+    saved = pop_real_pyipv8()
+    compat.install()
+    yield
+    compat.uninstall()
+    sys.modules.update(saved)

@@ -16,10 +16,13 @@ import importlib.machinery
 import ipaddress
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,13 +155,17 @@ def run_mode(mode: str, targets: list[str] | None = None, keyword: str | None = 
         output = os.path.join(workdir, "result.json")
         command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--json", output,
                    *(["-k", keyword] if keyword else []), "--", *_resolve_targets(test_dir, targets or [])]
+        before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
         run = subprocess.run(_netns_prefix() + command, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+        wall, after = time.monotonic() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
         if not os.path.exists(output):
             raise RuntimeError(f"the {mode} run produced no result (exit {run.returncode}):\n"
                                f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
         with open(output, encoding="utf-8") as handle:
             result = json.load(handle)
     result["stdout"] = run.stdout
+    result["wall"] = wall  # the child's run time and CPU time (user + system), interpreter start included
+    result["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
 
 
@@ -181,6 +188,20 @@ def format_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def print_timings(modes: tuple[str, ...], targets: list[str], keyword: str | None, repeat: int) -> int:
+    """Run each mode ``repeat`` times (alternating) and print the median run and CPU times of its child."""
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    for _ in range(repeat):
+        for mode in modes:
+            runs[mode].append(run_mode(mode, targets, keyword))
+    print(f"{' '.join(targets) or 'all areas'}: median of {repeat} runs per mode")
+    for mode, results in runs.items():
+        passed = [sum(c["passed"] for c in counts(r).values()) for r in results]
+        print(f"{mode:<6} run {statistics.median(r['wall'] for r in results):6.2f} s   "
+              f"CPU {statistics.median(r['cpu'] for r in results):6.2f} s   passed {passed}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("alias", "real", "both"), default="both")
@@ -188,11 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the outcomes of every run to this file")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression")
     parser.add_argument("--failures", action="store_true", help="list the failing tests of each run")
+    parser.add_argument("--repeat", type=int, default=0,
+                        help="time N runs per mode (alternating) and print the median run and CPU times")
     parser.add_argument("targets", nargs="*", help="areas (core, DHT, tunnels, ...) or paths under ipv8/test")
     options = parser.parse_args(argv)
     if options.child:
         return run_child(options.child, options.targets, options.keyword, options.json)
     modes = ("real", "alias") if options.mode == "both" else (options.mode,)
+    if options.repeat:
+        return print_timings(modes, options.targets, options.keyword, options.repeat)
     results = {mode: run_mode(mode, options.targets, options.keyword) for mode in modes}
     print(format_table(results))
     for mode, result in results.items():

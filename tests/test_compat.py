@@ -13,35 +13,23 @@ import pytest
 
 from ipv8fast import compat
 
+from _hybrid import pop_real_pyipv8
 from _loop import LoopHarness
 
 PROGRAMS = Path(__file__).parent / "compat_programs"
 ROOT = Path(__file__).parent.parent
 
 
-def _pop_real_pyipv8() -> dict[str, object]:
-    """Take the real py-ipv8 modules (imported by other tests as the reference) out of sys.modules."""
-    saved = {name: module for name, module in sys.modules.items()
-             if name == "ipv8_service" or name == "ipv8" or name.startswith("ipv8.")}
-    for name in saved:
-        del sys.modules[name]
-    return saved
-
-
 @pytest.fixture
-def alias() -> Iterator[None]:
-    saved = _pop_real_pyipv8()
-    compat.install()
-    yield
-    compat.uninstall()
-    sys.modules.update(saved)
+def alias(hybrid: None) -> None:
+    """The alias with py-ipv8 installed (conftest's ``hybrid``)."""
 
 
 @pytest.fixture
 def alias_without_pyipv8(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The alias as on a machine without py-ipv8: the finder cannot see the real package."""
     monkeypatch.setattr(compat, "_locate_real_pyipv8", lambda: None)
-    saved = _pop_real_pyipv8()
+    saved = pop_real_pyipv8()
     compat.install()
     yield
     compat.uninstall()
@@ -170,7 +158,7 @@ def test_hybrid_serves_the_rest_of_pyipv8_from_its_files(alias: None) -> None:
 
 
 def test_install_refuses_after_a_real_pyipv8_import() -> None:
-    saved = _pop_real_pyipv8()
+    saved = pop_real_pyipv8()
     try:
         import ipv8.peer  # noqa: F401 - the real one, before the alias
 
@@ -178,13 +166,13 @@ def test_install_refuses_after_a_real_pyipv8_import() -> None:
             compat.install()
         assert not compat.hybrid()
     finally:
-        _pop_real_pyipv8()
+        pop_real_pyipv8()
         sys.modules.update(saved)
 
 
 def test_other_pyipv8_version_warns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compat, "_pyipv8_version", lambda directory: "3.3.0")
-    saved = _pop_real_pyipv8()
+    saved = pop_real_pyipv8()
     try:
         with pytest.warns(compat.PyIPv8VersionWarning, match="py-ipv8 3.3.0 is installed"):
             compat.install()
@@ -205,7 +193,7 @@ def test_default_configuration_and_registry_match_pyipv8_under_hybrid() -> None:
     expected = [(block["class"], [walker["strategy"] for walker in block["walkers"]], block["initialize"],
                  [tuple(entry) for entry in block["on_start"]]) for block in real_default()["overlays"]]
     expected_registry = set(real_service._COMMUNITIES)
-    saved = _pop_real_pyipv8()
+    saved = pop_real_pyipv8()
     compat.install()
     try:
         from ipv8.configuration import get_default_configuration
@@ -306,7 +294,7 @@ def test_vendored_copy_on_sys_path_is_used_and_warned_about(tmp_path: Path, monk
     installed = importlib.machinery.PathFinder.find_spec("ipv8").submodule_search_locations[0]
     (tmp_path / "ipv8").symlink_to(installed, target_is_directory=True)
     monkeypatch.syspath_prepend(str(tmp_path))
-    saved = _pop_real_pyipv8()
+    saved = pop_real_pyipv8()
     try:
         with pytest.warns(compat.PyIPv8VersionWarning, match="no installed version metadata"):
             compat.install()
@@ -317,3 +305,54 @@ def test_vendored_copy_on_sys_path_is_used_and_warned_about(tmp_path: Path, monk
     finally:
         compat.uninstall()
         sys.modules.update(saved)
+
+
+def test_rest_service_script_with_the_default_configuration(tmp_path: Path) -> None:
+    """An unmodified py-ipv8 service script under ``python -m ipv8fast.compat``: py-ipv8's default overlays on
+    ipv8fast's core around a local tracker, its REST API answering on 127.0.0.1, stopped through its stdin."""
+    import socket
+
+    aiohttp = pytest.importorskip("aiohttp")
+    from ipv8fast.endpoint import UDPEndpoint
+    from ipv8fast.tracker import Tracker
+
+    with socket.socket() as probe:  # a free TCP port on loopback for the REST API
+        probe.bind(("127.0.0.1", 0))
+        rest_port = probe.getsockname()[1]
+    harness = LoopHarness()
+
+    async def scenario() -> tuple[dict, int, bytes]:
+        endpoint = UDPEndpoint(0, "127.0.0.1")
+        await endpoint.open()
+        tracker = Tracker(endpoint)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "IPV8FAST_BOOTSTRAP": f"127.0.0.1:{endpoint.get_address()[1]}",
+               "IPV8FAST_INTERFACE_IP": "127.0.0.1"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ipv8fast.compat", str(PROGRAMS / "rest_program.py"), str(rest_port), cwd=tmp_path,
+            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert line.startswith(b"REST on"), line + (await process.stderr.read() if process.stderr else b"")
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{rest_port}/overlays") as response:
+                    overlays = await response.json()
+            process.stdin.close()
+            await asyncio.wait_for(process.wait(), 30)
+            return overlays, process.returncode, await process.stdout.read()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await tracker.stop()
+            endpoint.close()
+
+    try:
+        overlays, code, rest = harness.run(scenario(), timeout=70)
+    finally:
+        harness.close()
+    assert [entry["overlay_name"] for entry in overlays["overlays"]] == \
+        ["DiscoveryCommunity", "HiddenTunnelCommunity", "DHTDiscoveryCommunity"]
+    assert all(entry["my_estimated_lan"]["ip"] == "127.0.0.1" for entry in overlays["overlays"])
+    assert any(entry["statistics"] for entry in overlays["overlays"])  # ipv8fast's StatisticsEndpoint counted
+    assert code == 0 and rest.strip() == b"stopped"

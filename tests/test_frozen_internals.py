@@ -127,6 +127,17 @@ def test_endpoint_listener_tables_and_deliver_later() -> None:
     assert endpoint._prefix_map == {} and endpoint._listeners == [general]
 
 
+def test_endpoint_logger_and_prefix_keys_for_a_subclass() -> None:
+    """ipv8-rust-tunnels' Endpoint logs through ``self._logger`` and hands ``list(self._prefix_map)`` (the prefixes
+    to deliver) to its Rust socket after every listener change."""
+    import logging
+
+    endpoint = _Endpoint()
+    assert isinstance(endpoint._logger, logging.Logger)
+    endpoint.add_prefix_listener(_Listener(endpoint), b"r" * 22)
+    assert list(endpoint._prefix_map.keys()) == [b"r" * 22]
+
+
 def test_notify_listeners_overridable_with_extra_arguments() -> None:
     """TunnelEndpoint overrides ``notify_listeners(packet, from_tunnel=False)`` on an Endpoint subclass."""
     calls: list[tuple] = []

@@ -6,31 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ipv8fast import compat
 from ipv8fast.endpoint import UDPEndpoint
 from ipv8fast.tracker import Tracker
 
 from _loop import LoopHarness
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def hybrid() -> Iterator[None]:
-    saved = {name: module for name, module in sys.modules.items()
-             if name == "ipv8_service" or name == "ipv8" or name.startswith("ipv8.")}
-    for name in saved:
-        del sys.modules[name]
-    compat.install()
-    yield
-    compat.uninstall()
-    sys.modules.update(saved)
 
 
 def _local_configuration(tracker_port: int) -> dict[str, Any]:
