@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import importlib.util
 import random
 import sys
 import time
@@ -22,19 +23,39 @@ deviation = pytest.mark.skipif(REFERENCE, reason="deliberate deviation from py-i
 pytestmark = pytest.mark.twin_of("timerwheel")
 
 
+_COPIES: dict[str, ModuleType] = {}
+
+
+def requestcache_on(twin: ModuleType) -> ModuleType:
+    """A copy of ``ipv8fast.requestcache`` built on one twin of ``_core.timerwheel`` (its store and compiled
+    cache bases are that twin's), made once per twin."""
+    copy = _COPIES.get(twin.__name__)
+    if copy is None:
+        import ipv8fast.requestcache as original
+
+        saved = sys.modules["ipv8fast._core.timerwheel"]
+        sys.modules["ipv8fast._core.timerwheel"] = twin
+        try:
+            spec = importlib.util.spec_from_file_location("ipv8fast.requestcache", original.__file__)
+            assert spec is not None and spec.loader is not None
+            copy = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(copy)
+        finally:
+            sys.modules["ipv8fast._core.timerwheel"] = saved
+        _COPIES[twin.__name__] = copy
+    return copy
+
+
 @pytest.fixture
-def rcm(twin: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The requestcache module, wired to one twin of the timer wheel and the identifier pool (or, with
+def rcm(twin: ModuleType) -> Iterator[ModuleType]:
+    """The requestcache module on one twin of the timer wheel / cache store (or, with
     IPV8FAST_TEST_REFERENCE=1, py-ipv8's requestcache, once)."""
-    module = impl("requestcache")
     if REFERENCE:
         if twin.__name__.endswith("_c"):
             pytest.skip("py-ipv8 reference: run once")
+        yield impl("requestcache")
     else:
-        monkeypatch.setattr(module, "_timerwheel", twin)
-        monkeypatch.setattr(module, "_identifiers", importlib.import_module(twin.__name__.replace("timerwheel",
-                                                                                                    "identifiers")))
-    yield module
+        yield requestcache_on(twin)
 
 
 def make_classes(rcm: ModuleType) -> Any:
