@@ -978,3 +978,83 @@ cdef class CacheStore(TimerWheel):
             pool = IdentifierPool(size, [n for n in bucket if type(n) is int and 0 <= n < size])
             self.pools[prefix] = pool
         return pool.pick(_draw())
+
+
+# -- the GC sees the wheel's own references ----------------------------------------------------------------------
+#
+# Cython's generated tp_traverse / tp_clear cover the object fields; the owned (callback, arg) references of
+# the nodes live in a C array, so both slots are wrapped to visit / drop them too. Borrowed entries (pending
+# caches) are skipped: their reference is the store's buckets', which the GC already sees.
+
+ctypedef int (*_visitproc)(PyObject *, void *) noexcept
+ctypedef int (*_traverseproc)(PyObject *, _visitproc, void *) noexcept
+ctypedef int (*_inquiry)(PyObject *) noexcept
+
+cdef extern from "Python.h":
+    ctypedef struct _GCSlots "PyTypeObject":
+        _traverseproc tp_traverse
+        _inquiry tp_clear
+
+cdef _traverseproc _wheel_traverse_base = NULL
+cdef _traverseproc _store_traverse_base = NULL
+cdef _inquiry _wheel_clear_base = NULL
+cdef _inquiry _store_clear_base = NULL
+
+
+cdef int _visit_nodes(PyObject *o, _visitproc visit, void *arg) noexcept:
+    cdef TimerWheel wheel = <TimerWheel>o
+    cdef Node *nodes = wheel.nodes
+    cdef int32_t i
+    cdef int result
+    if nodes == NULL:
+        return 0
+    for i in range(N_SENTINELS, wheel.capacity):
+        if nodes[i].list >= 0 and nodes[i].callback != NULL:
+            result = visit(nodes[i].callback, arg)
+            if result:
+                return result
+            if nodes[i].arg != NULL:
+                result = visit(nodes[i].arg, arg)
+                if result:
+                    return result
+    return 0
+
+
+cdef int _wheel_traverse(PyObject *o, _visitproc visit, void *arg) noexcept:
+    cdef int result = _wheel_traverse_base(o, visit, arg)
+    return result if result else _visit_nodes(o, visit, arg)
+
+
+cdef int _store_traverse(PyObject *o, _visitproc visit, void *arg) noexcept:
+    cdef int result = _store_traverse_base(o, visit, arg)
+    return result if result else _visit_nodes(o, visit, arg)
+
+
+cdef int _release_nodes(PyObject *o) noexcept:
+    cdef TimerWheel wheel = <TimerWheel>o
+    wheel._release_all()
+    return 0
+
+
+cdef int _wheel_clear(PyObject *o) noexcept:
+    _release_nodes(o)
+    return _wheel_clear_base(o) if _wheel_clear_base != NULL else 0
+
+
+cdef int _store_clear(PyObject *o) noexcept:
+    _release_nodes(o)
+    return _store_clear_base(o) if _store_clear_base != NULL else 0
+
+
+cdef _GCSlots *_wheel_type = <_GCSlots *>TimerWheel
+cdef _GCSlots *_store_type = <_GCSlots *>CacheStore
+_wheel_traverse_base = _wheel_type.tp_traverse
+_store_traverse_base = _store_type.tp_traverse
+_wheel_clear_base = _wheel_type.tp_clear
+_store_clear_base = _store_type.tp_clear
+if _wheel_traverse_base == NULL or _store_traverse_base == NULL:
+    raise ImportError(f"{__name__}: the wheel types are not GC types")
+_wheel_type.tp_traverse = _wheel_traverse
+_store_type.tp_traverse = _store_traverse
+_wheel_type.tp_clear = _wheel_clear
+_store_type.tp_clear = _store_clear
