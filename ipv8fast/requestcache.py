@@ -99,15 +99,15 @@ class RequestCache(TaskManager):
         store.logger = self._logger
         cls = type(self)
         if cls.add is RequestCache.add:
-            self.add = store.add  # type: ignore[method-assign]
+            self.add = store.add  # type: ignore[method-assign,assignment]
         if cls.pop is RequestCache.pop:
-            self.pop = store.pop  # type: ignore[method-assign]
+            self.pop = store.pop  # type: ignore[method-assign,assignment]
         if cls.get is RequestCache.get:
-            self.get = store.get  # type: ignore[method-assign]
+            self.get = store.get  # type: ignore[method-assign,assignment]
         if cls.has is RequestCache.has:
             self.has = store.has  # type: ignore[method-assign]
 
-    @property  # type: ignore[override]
+    @property
     def _shutdown(self) -> bool:
         """TaskManager's shutdown flag is the store's: after it, ``add`` drops caches."""
         return self._store.closed

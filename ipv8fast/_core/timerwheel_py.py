@@ -19,7 +19,7 @@ import math
 import random
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .identifiers_py import IdentifierPool
 from .limits import DEFAULT_TICK, EXHAUSTED_MESSAGE, LEVELS, MAX_POOL_SIZE, SLOT_BITS
@@ -365,7 +365,7 @@ class RandomCacheBase(CacheBase):
 
     __slots__ = ()
 
-    identifier_range = 65536
+    identifier_range: ClassVar[int] = 65536
 
     def __init__(self, request_cache: Any, prefix: str) -> None:
         cls = type(self)
@@ -497,28 +497,28 @@ class CacheStore(TimerWheel):
 
     def has(self, prefix: str | type, number: int) -> bool:
         """Whether a cache is stored under ``(prefix, number)``; a class means its ``name``."""
-        bucket = self.buckets.get(prefix if prefix.__class__ is str else prefix_of(prefix))  # type: ignore[arg-type]
+        bucket = self.buckets.get(prefix if prefix.__class__ is str else prefix_of(prefix))
         return bucket is not None and number in bucket
 
     def get(self, prefix: str | type, number: int) -> CacheBase | None:
         """The cache under ``(prefix, number)``, or None."""
-        bucket = self.buckets.get(prefix if prefix.__class__ is str else prefix_of(prefix))  # type: ignore[arg-type]
+        bucket = self.buckets.get(prefix if prefix.__class__ is str else prefix_of(prefix))
         return None if bucket is None else bucket.get(number)
 
     def pop(self, prefix: str | type, number: int) -> CacheBase:
         """Remove and return the cache under ``(prefix, number)`` and cancel its timeout; KeyError if absent."""
         if prefix.__class__ is not str:
             prefix = prefix_of(prefix)
-        bucket = self.buckets.get(prefix)  # type: ignore[arg-type]
+        bucket = self.buckets.get(prefix)
         cache = None if bucket is None else bucket.pop(number, None)
         if cache is None:
             raise KeyError(f"{prefix}:{number}")
         assert bucket is not None
         if not bucket:
-            del self.buckets[prefix]  # type: ignore[arg-type]
-            self.pools.pop(prefix, None)  # type: ignore[arg-type]
+            del self.buckets[prefix]
+            self.pools.pop(prefix, None)
         elif self.pools:
-            pool = self.pools.get(prefix)  # type: ignore[arg-type]
+            pool = self.pools.get(prefix)
             if pool is not None:
                 pool.release(number)
         if cache._timer is not None:
