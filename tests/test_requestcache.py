@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import importlib.util
 import random
 import sys
 import time
@@ -14,6 +15,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ipv8fast._core import twins
 
 from _loop import REFERENCE, LoopHarness, harness, impl  # noqa: F401 - harness is a fixture
 
@@ -22,19 +27,39 @@ deviation = pytest.mark.skipif(REFERENCE, reason="deliberate deviation from py-i
 pytestmark = pytest.mark.twin_of("timerwheel")
 
 
+_COPIES: dict[str, ModuleType] = {}
+
+
+def requestcache_on(twin: ModuleType) -> ModuleType:
+    """A copy of ``ipv8fast.requestcache`` built on one twin of ``_core.timerwheel`` (its store and compiled
+    cache bases are that twin's), made once per twin."""
+    copy = _COPIES.get(twin.__name__)
+    if copy is None:
+        import ipv8fast.requestcache as original
+
+        saved = sys.modules["ipv8fast._core.timerwheel"]
+        sys.modules["ipv8fast._core.timerwheel"] = twin
+        try:
+            spec = importlib.util.spec_from_file_location("ipv8fast.requestcache", original.__file__)
+            assert spec is not None and spec.loader is not None
+            copy = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(copy)
+        finally:
+            sys.modules["ipv8fast._core.timerwheel"] = saved
+        _COPIES[twin.__name__] = copy
+    return copy
+
+
 @pytest.fixture
-def rcm(twin: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The requestcache module, wired to one twin of the timer wheel and the identifier pool (or, with
+def rcm(twin: ModuleType) -> Iterator[ModuleType]:
+    """The requestcache module on one twin of the timer wheel / cache store (or, with
     IPV8FAST_TEST_REFERENCE=1, py-ipv8's requestcache, once)."""
-    module = impl("requestcache")
     if REFERENCE:
         if twin.__name__.endswith("_c"):
             pytest.skip("py-ipv8 reference: run once")
+        yield impl("requestcache")
     else:
-        monkeypatch.setattr(module, "_timerwheel", twin)
-        monkeypatch.setattr(module, "_identifiers", importlib.import_module(twin.__name__.replace("timerwheel",
-                                                                                                    "identifiers")))
-    yield module
+        yield requestcache_on(twin)
 
 
 def make_classes(rcm: ModuleType) -> Any:
@@ -670,3 +695,247 @@ def test_million_caches_no_leak(rcm: ModuleType, harness: LoopHarness) -> None:
         await rc.shutdown()
 
     harness.run(main(), timeout=120)
+
+
+# --- the compiled store and cache bases (issue 12) ------------------------------------------------------------
+
+@deviation
+def test_a_cycle_through_a_pending_cache_is_collected(rcm: ModuleType) -> None:
+    """The store's references to pending caches are ones the GC sees (its buckets; the wheel entries of
+    caches are borrowed), so a cycle rc -> store -> cache -> rc is freed once its loop is gone."""
+    import weakref
+
+    class Cyclic(rcm.NumberCache):
+        pass
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        rc = rcm.RequestCache()
+        cache = Cyclic(rc, "gc", 1)
+        cache.rc = rc
+        cache.itself = cache
+        rc.add(cache)
+        rc.wait_for("gc", 2, timeout=30)  # an owned wheel entry too
+        refs = [weakref.ref(cache), weakref.ref(rc)]
+        rc.cancel_pending_task("_check_tasks")  # the TaskManager's own task: not what is tested
+        loop.run_until_complete(asyncio.sleep(0))
+        assert rc.has("gc", 1) and len(rc._wheel) == 2
+        del cache, rc
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    del loop
+    gc.collect()
+    assert [ref() is None for ref in refs] == [True, True]
+
+
+@deviation
+def test_construct_and_add_run_no_python_frame(rcm: ModuleType, twin: ModuleType, harness: LoopHarness) -> None:
+    if not twin.__name__.endswith("_c"):
+        pytest.skip("the pure twin is Python frames")
+
+    class Bare(rcm.NumberCache):
+        pass
+
+    class Rand(rcm.RandomNumberCache):
+        pass
+
+    rc = rcm.RequestCache()
+    rc.add(Bare(rc, "armed", 1))  # the first add arms the loop's timer (asyncio's own Python code)
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        rc.add(Bare(rc, "frames", 1))
+        rc.add(Rand(rc, "frames"))
+        rc.has("frames", 1)
+        rc.get("frames", 1)
+        rc.pop("frames", 1)
+    finally:
+        sys.setprofile(None)
+    assert calls == []
+    harness.run(rc.shutdown())
+
+
+def test_random_number_cache_overrides(rcm: ModuleType, harness: LoopHarness) -> None:
+    """An overridden ``find_unclaimed_identifier``, and an ``__init__`` between RandomNumberCache's and
+    NumberCache's in the MRO, are both honoured."""
+    class Fixed(rcm.RandomNumberCache):
+        @classmethod
+        def find_unclaimed_identifier(cls, request_cache: Any, prefix: str) -> int:
+            return 4242
+
+    class Tagged(rcm.NumberCache):
+        def __init__(self, rc: Any, prefix: str, number: int) -> None:
+            super().__init__(rc, prefix, number)
+            self.tag = (prefix, number)
+
+    class Both(rcm.RandomNumberCache, Tagged):
+        pass
+
+    rc = rcm.RequestCache()
+    assert rc.add(Fixed(rc, "o")).number == 4242
+    both = rc.add(Both(rc, "o"))
+    assert both.tag == ("o", both.number) and rc.get("o", both.number) is both
+    assert str(both) == f"<Both o-{both.number}>"
+    harness.run(rc.shutdown())
+
+
+def test_subclass_attributes_slots_and_async_timeout(rcm: ModuleType, harness: LoopHarness) -> None:
+    ran: list[Any] = []
+
+    class Slotted(rcm.NumberCache):
+        __slots__ = ("due",)
+        timeout_delay = 0.01
+
+        async def on_timeout(self) -> None:
+            await asyncio.sleep(0)
+            ran.append((self.due, self.extra))
+
+    async def main() -> None:
+        rc = rcm.RequestCache()
+        cache = Slotted(rc, "s", 1)
+        cache.due, cache.extra = 1, "x"
+        assert rc.add(cache) is cache and len(rc) == 1
+        await asyncio.sleep(0.1)
+        assert ran == [(1, "x")] and len(rc) == 0
+        await rc.shutdown()
+
+    harness.run(main())
+
+
+def test_request_cache_subclass_overriding_add(rcm: ModuleType, harness: LoopHarness) -> None:
+    seen: list[Any] = []
+
+    class Counting(rcm.RequestCache):
+        def add(self, cache: Any) -> Any:
+            seen.append(cache)
+            return super().add(cache)
+
+    class Plain(rcm.NumberCache):
+        pass
+
+    rc = Counting()
+    cache = rc.add(Plain(rc, "c", 1))
+    assert seen == [cache] and rc.pop("c", 1) is cache
+    harness.run(rc.shutdown())
+
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("add"), st.integers(0, 5), st.sampled_from(["quick", "slow"])),
+    st.tuples(st.just("pop"), st.integers(0, 5)),
+    st.tuples(st.just("wait")),
+    st.tuples(st.just("shutdown")),
+), max_size=12)
+
+
+def _observe(module: ModuleType, ops: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``ops`` on ``module``'s RequestCache; what a user can see of it, step by step."""
+    trace: list[Any] = []
+
+    class Cache(module.NumberCache):
+        def __init__(self, rc: Any, number: int, kind: str) -> None:
+            super().__init__(rc, "prop", number)
+            self.kind = kind
+
+        @property
+        def timeout_delay(self) -> float:
+            return 0.02 if self.kind == "quick" else 30.0
+
+        def on_timeout(self) -> None:
+            trace.append(("timeout", self.number))
+
+    async def main() -> None:
+        rc = module.RequestCache()
+        for op in ops:
+            if op[0] == "add":
+                try:
+                    added = rc.add(Cache(rc, op[1], op[2]))
+                    trace.append(("add", op[1], None if added is None else added.number))
+                except RuntimeError as exc:
+                    trace.append(("add", op[1], str(exc)))
+            elif op[0] == "pop":
+                try:
+                    trace.append(("pop", op[1], rc.pop("prop", op[1]).number))
+                except KeyError as exc:
+                    trace.append(("pop", op[1], str(exc)))
+            elif op[0] == "wait":
+                await asyncio.sleep(0.08)
+                trace.append(("wait",))
+            else:
+                await rc.shutdown()
+                trace.append(("shutdown",))
+            trace.append(sorted(n for n in range(6) if rc.has("prop", n)))
+        await rc.shutdown()
+
+    harness = LoopHarness()
+    try:
+        harness.run(main())
+    finally:
+        harness.close()
+    return trace
+
+
+@deviation
+@settings(max_examples=25, deadline=None)
+@given(ops=_OPS)
+def test_random_sequences_match_on_both_twins_and_pyipv8(ops: list[tuple[Any, ...]]) -> None:
+    """add / pop / timeouts / shutdown: the same observable results on both twins and on py-ipv8."""
+    traces = [_observe(requestcache_on(module), ops) for module in twins.both("timerwheel")]
+    try:
+        import ipv8.requestcache as reference
+    except ImportError:
+        reference = None
+    if reference is not None:
+        traces.append(_observe(reference, ops))
+    assert all(trace == traces[0] for trace in traces), traces
+
+
+@deviation
+def test_million_lifecycles_allocate_nothing_for_good(rcm: ModuleType, harness: LoopHarness) -> None:
+    """1,000,000 create / add / pop lifecycles (plus some timeouts): allocated blocks stay flat."""
+    class Life(rcm.NumberCache):
+        def __init__(self, rc: Any, number: int) -> None:
+            super().__init__(rc, "life", number)
+            self.peer = number
+
+    class Quick(rcm.NumberCache):
+        timeout_delay = 0.001
+
+    n = 1_000_000 if twin_is_compiled(rcm) else 200_000
+
+    async def main() -> None:
+        rc = rcm.RequestCache()
+        add, pop = rc.add, rc.pop
+
+        def cycle(count: int) -> None:
+            for number in range(count):
+                add(Life(rc, number))
+                pop("life", number)
+            for number in range(1000):
+                add(Quick(rc, "quick", number))
+
+        cycle(10_000)
+        await asyncio.sleep(0.05)
+        gc.collect()
+        before = sys.getallocatedblocks()
+        start = time.perf_counter()
+        cycle(n)
+        elapsed = time.perf_counter() - start
+        await asyncio.sleep(0.05)
+        gc.collect()
+        grown = sys.getallocatedblocks() - before
+        assert len(rc) == 0 and len(rc._wheel) == 0
+        assert grown < 1000, f"{grown} blocks more after {n:,} lifecycles ({elapsed:.1f} s)"
+        await rc.shutdown()
+
+    harness.run(main(), timeout=60)
+
+
+def twin_is_compiled(module: ModuleType) -> bool:
+    return module.NumberCache.__mro__[1].__module__.endswith("_c")

@@ -8,19 +8,24 @@ occupied slot. Entries fire in due order, never early, as ``callback(arg)``; a c
 reported to ``loop.call_exception_handler``. Handles are opaque ints (slot index + allocation sequence).
 """
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport ceil
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport qsort
 
 import asyncio
+import inspect
+import logging
+import random as _random_module
 import time as _time_module
 from asyncio.base_events import BaseEventLoop
 
-from ipv8fast._core.limits import DEFAULT_TICK, LEVELS, SLOT_BITS
+from ipv8fast._core.identifiers_c import IdentifierPool
+from ipv8fast._core.limits import DEFAULT_TICK, EXHAUSTED_MESSAGE, LEVELS, MAX_POOL_SIZE, SLOT_BITS
 
-__all__ = ["TimerWheel"]
+__all__ = ["CacheBase", "CacheStore", "RandomCacheBase", "TimerWheel", "describe_bad_cache", "prefix_of"]
 
 cdef extern from *:
     """
@@ -52,6 +57,9 @@ cdef enum:
 
 if (C_SLOT_BITS, C_LEVELS) != (SLOT_BITS, LEVELS):
     raise ImportError(f"{__name__} was compiled for another wheel geometry than ipv8fast._core.limits")
+
+_MONOTONIC_IS_CLOCK_GETTIME = \
+    _time_module.get_clock_info("monotonic").implementation == "clock_gettime(CLOCK_MONOTONIC)"
 
 # ticks the wheel can hold ahead of now (2**42 - 1: too wide for an enum)
 cdef int64_t MAX_SPAN = (<int64_t>1 << (C_SLOT_BITS * C_LEVELS)) - 1
@@ -109,19 +117,26 @@ cdef class TimerWheel:
     def __init__(self, loop=None, double tick=DEFAULT_TICK):
         if not tick > 0 or tick == float("inf"):
             raise ValueError(f"tick must be a positive number of seconds, not {tick!r}")
-        self._loop = asyncio.get_event_loop() if loop is None else loop
-        self._time = self._loop.time
-        self._monotonic = (getattr(type(self._loop), "time", None) is BaseEventLoop.time
-                           and _time_module.get_clock_info("monotonic").implementation == "clock_gettime(CLOCK_MONOTONIC)")
         self._tick = tick
+        self._timer = None
+        self._immediate_handle = None
+        self._bind(asyncio.get_event_loop() if loop is None else loop)
+        self._on_timer_cb = self._on_timer
+        self._run_immediate_cb = self._run_immediate
+        self._reset_nodes()
+
+    cdef void _bind(self, object loop) except *:
+        """Run on ``loop`` from now on (only while no entry is pending)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._loop = loop
+        self._time = loop.time
+        self._monotonic = (getattr(type(loop), "time", None) is BaseEventLoop.time
+                           and _MONOTONIC_IS_CLOCK_GETTIME)
         self.origin = self._time()
         self.cur = 0
         self._timer = None
         self.armed_tick = -1
-        self._immediate_handle = None
-        self._on_timer_cb = self._on_timer
-        self._run_immediate_cb = self._run_immediate
-        self._reset_nodes()
 
     def __dealloc__(self):
         self._release_all()
@@ -249,12 +264,67 @@ cdef class TimerWheel:
                 self.nodes[i].callback = NULL
                 self.nodes[i].arg = NULL
                 self.nodes[i].list = -1
-                Py_XDECREF(callback)
-                Py_XDECREF(arg)
+                if callback != NULL:  # NULL: a borrowed entry (a CacheStore's cache, held by its buckets)
+                    Py_XDECREF(callback)
+                    Py_XDECREF(arg)
                 if self.nodes == NULL:
                     return
 
     cdef int32_t _alloc(self, double when, object callback, object arg) except -1:
+        cdef int32_t index = self._alloc_node(when)
+        Py_INCREF(callback)
+        Py_INCREF(arg)
+        self.nodes[index].callback = <PyObject *>callback
+        self.nodes[index].arg = <PyObject *>arg
+        return index
+
+    cdef uint64_t _schedule_borrowed(self, double delay, PyObject *arg) except 0:
+        """File a borrowed entry (no reference is taken: the caller keeps ``arg`` alive while it is pending);
+        it fires as ``self._expire(arg)``. Returns its handle."""
+        cdef double now = self._now()
+        cdef double when
+        cdef int32_t index
+        cdef int64_t event
+        if delay <= 0:
+            index = self._alloc_node(now)
+            self.nodes[index].arg = arg
+            self._link_tail(IMMEDIATE, index)
+            if self._immediate_handle is None:
+                self._immediate_handle = self._loop.call_soon(self._run_immediate_cb)
+        else:
+            when = now + delay
+            if when != when:
+                raise ValueError("when is NaN")
+            if self.count == 0:
+                self._fast_forward()
+            index = self._alloc_node(when)
+            self.nodes[index].arg = arg
+            event = self._file(index)
+            if self._timer is None or event < self.armed_tick:
+                self._arm(event)
+        return (<uint64_t>self.nodes[index].seq << 32) | <uint64_t>index
+
+    cdef int _expire(self, object arg) except -1:
+        """A borrowed entry is due (CacheStore times its cache out)."""
+        return 0
+
+    cdef inline bint _cancel_raw(self, uint64_t handle) noexcept:
+        cdef int32_t index = <int32_t>(handle & 0xFFFFFFFF)
+        if index < N_SENTINELS or index >= self.capacity:
+            return False
+        if self.nodes[index].list < 0 or self.nodes[index].seq != <uint32_t>(handle >> 32):
+            return False
+        self._unlink(index)
+        self._free(index)
+        return True
+
+    cdef inline bint _pending_raw(self, uint64_t handle) noexcept:
+        cdef int32_t index = <int32_t>(handle & 0xFFFFFFFF)
+        if index < N_SENTINELS or index >= self.capacity:
+            return False
+        return self.nodes[index].list >= 0 and self.nodes[index].seq == <uint32_t>(handle >> 32)
+
+    cdef int32_t _alloc_node(self, double when) except -1:
         cdef int32_t index
         cdef int32_t new_capacity, old_capacity
         cdef Node *grown
@@ -272,12 +342,12 @@ cdef class TimerWheel:
         index = self.free_head
         self.free_head = self.nodes[index].next
         self.seq += 1
+        if self.seq == 0:
+            self.seq = 1  # handles are never 0 (0 means "no timer" to a CacheBase)
         self.nodes[index].seq = self.seq
         self.nodes[index].when = when
-        Py_INCREF(callback)
-        Py_INCREF(arg)
-        self.nodes[index].callback = <PyObject *>callback
-        self.nodes[index].arg = <PyObject *>arg
+        self.nodes[index].callback = NULL
+        self.nodes[index].arg = NULL
         self.count += 1
         return index
 
@@ -293,8 +363,9 @@ cdef class TimerWheel:
         self.count -= 1
         if self.count == 0 and self.capacity > INITIAL_CAPACITY and self.nodes[FIRING].next == FIRING:
             self._shrink()
-        Py_XDECREF(callback)
-        Py_XDECREF(arg)
+        if callback != NULL:
+            Py_XDECREF(callback)
+            Py_XDECREF(arg)
 
     cdef void _shrink(self) noexcept:
         """Give the memory of a drained wheel back (nothing is linked anywhere)."""
@@ -444,6 +515,9 @@ cdef class TimerWheel:
         if self._next_event(&event) >= 0 and (self._timer is None or event < self.armed_tick):
             self._arm(event)
 
+    cdef object _expire_callable(self):
+        return None
+
     def _run_immediate(self):
         self._immediate_handle = None
         self._splice_all(IMMEDIATE, FIRING)
@@ -503,24 +577,484 @@ cdef class TimerWheel:
         """Run the firing list; entries not due yet (parked at the horizon) are filed again."""
         cdef int32_t index
         cdef object callback, arg
+        cdef bint borrowed
         while self.nodes[FIRING].next != FIRING:
             index = self.nodes[FIRING].next
             self._unlink(index)
             if check_due and self.nodes[index].when > now:
                 self._file(index)
                 continue
-            callback = <object>self.nodes[index].callback
+            borrowed = self.nodes[index].callback == NULL
+            callback = None if borrowed else <object>self.nodes[index].callback
             arg = <object>self.nodes[index].arg
             self._free(index)
             try:
-                callback(arg)
+                if borrowed:
+                    self._expire(arg)
+                else:
+                    callback(arg)
             except (SystemExit, KeyboardInterrupt):
                 self._splice_all(FIRING, IMMEDIATE)
                 if self.nodes[IMMEDIATE].next != IMMEDIATE and self._immediate_handle is None:
                     self._immediate_handle = self._loop.call_soon(self._run_immediate_cb)
                 raise
             except BaseException as exc:
+                if borrowed:
+                    callback = self._expire_callable()
                 self._loop.call_exception_handler({
                     "message": f"Exception in timer wheel callback {callback!r}({arg!r})",
                     "exception": exc,
                 })
+
+
+# -- the RequestCache's store: its caches, their timeouts on this wheel, the number pools -----------------------
+#
+# A pending cache's wheel entry is *borrowed*: the node points at the cache without a reference, because the
+# store's ``buckets`` (plain dicts, which the GC traverses) hold it. Every path that takes a cache out of the
+# buckets cancels its node first (pop), or finds it already freed (a firing entry, ``clear``), so a node never
+# outlives its cache, and every reference to a pending cache is one the GC can see.
+
+cdef extern from "Python.h":
+    PyObject *_PyType_Lookup(PyTypeObject *type, object name)
+
+#: Random draws tried before a prefix gets an identifier pool (py-ipv8 makes 1000, then gives up).
+DEF C_QUICK_DRAWS = 8
+DEF C_MAX_DRAWS = 1000
+QUICK_DRAWS = C_QUICK_DRAWS
+MAX_DRAWS = C_MAX_DRAWS
+
+cdef object _draw = _random_module.random
+cdef object _get_running_loop = asyncio._get_running_loop
+cdef object _ensure_future = asyncio.ensure_future
+cdef object _isawaitable = inspect.isawaitable
+cdef object _FINDER_NAME = "find_unclaimed_identifier"
+cdef object _NO_FUTURES = ()
+
+
+cdef class CacheBase:
+    """What every NumberCache is: ``(prefix, number)``, its managed futures and its pending timeout."""
+
+    cdef public object _prefix
+    cdef public object _number
+    cdef public object _managed_futures
+    cdef uint64_t timer  # the wheel handle of the pending timeout; 0 when there is none
+    cdef dict __dict__
+    cdef object __weakref__
+
+    def __init__(self, request_cache, prefix, number):
+        if request_cache.has(prefix, number):
+            raise RuntimeError(f"This number is already in use '{number}'")
+        self._prefix = prefix
+        self._number = number
+
+    @property
+    def _timer(self):
+        return self.timer or None
+
+    @property
+    def prefix(self):
+        return self._prefix
+
+    @property
+    def number(self):
+        return self._number
+
+    @property
+    def managed_futures(self):
+        """The live list of ``(future, on_timeout_value)`` pairs resolved when this cache times out."""
+        if self._managed_futures is None:
+            self._managed_futures = []
+        return self._managed_futures
+
+    @property
+    def timeout_delay(self):
+        """Seconds until :meth:`on_timeout` (override in subclasses)."""
+        return 10.0
+
+    def register_future(self, future, on_timeout=None):
+        """On timeout, ``future`` gets ``on_timeout`` as its exception (an Exception instance) or result."""
+        self.managed_futures.append((future, on_timeout))
+
+    def on_timeout(self):
+        """Called when this cache times out (after it was removed from its RequestCache); may be a coroutine
+        function, whose coroutine the RequestCache then runs."""
+        return None
+
+    def __str__(self):
+        return f"<{type(self).__name__} {self._prefix}-{self._number}>"
+
+
+#: class -> the ``__init__`` that follows RandomCacheBase's in its MRO, or None when that is CacheBase's
+cdef dict _NEXT_INIT = {}
+
+
+cdef object _next_init(type cls):
+    cdef PyObject *found = PyDict_GetItem(_NEXT_INIT, cls)
+    if found != NULL:
+        return <object>found
+    mro = cls.__mro__
+    following = None
+    for klass in mro[mro.index(RandomCacheBase) + 1:]:
+        if "__init__" in klass.__dict__:
+            following = None if klass is CacheBase else klass.__dict__["__init__"]
+            break
+    _NEXT_INIT[cls] = following
+    return following
+
+
+cdef class RandomCacheBase(CacheBase):
+    """A cache whose number is a random unclaimed one in ``range(cls.identifier_range)``."""
+
+    identifier_range = 65536
+
+    def __init__(self, request_cache, prefix):
+        cdef type cls = type(self)
+        cdef PyObject *finder = _PyType_Lookup(<PyTypeObject *>cls, _FINDER_NAME)
+        if finder == <PyObject *>_DEFAULT_FINDER:
+            number = _find_unclaimed(request_cache, prefix, cls.identifier_range)
+        else:
+            number = self.find_unclaimed_identifier(request_cache, prefix)
+        following = _next_init(cls)
+        if following is not None:  # another __init__ sits between this one and CacheBase's in the MRO
+            following(self, request_cache, prefix, number)
+            return
+        # CacheBase.__init__ without its "in use?" lookup: the number was just found unclaimed
+        self._prefix = prefix
+        self._number = number
+
+    @classmethod
+    def find_unclaimed_identifier(cls, request_cache, prefix):
+        """A number not in use under ``prefix``; RuntimeError if none can be found."""
+        return _find_unclaimed(request_cache, prefix, cls.identifier_range)
+
+
+cdef object _DEFAULT_FINDER = RandomCacheBase.__dict__["find_unclaimed_identifier"]
+
+
+cdef object _find_unclaimed(object request_cache, object prefix, object size):
+    store = getattr(request_cache, "_store", None)
+    if type(store) is CacheStore:
+        return (<CacheStore>store).find_unclaimed(prefix, size)
+    for _ in range(C_MAX_DRAWS):  # py-ipv8's way, on any object with has()
+        number = int(_draw() * size)
+        if not request_cache.has(prefix, number):
+            return number
+    raise RuntimeError(EXHAUSTED_MESSAGE)
+
+
+def describe_bad_cache(cache):
+    """Why ``add`` refused ``cache`` (the message of its AssertionError)."""
+    if not isinstance(cache, CacheBase):
+        return f"cache must be a NumberCache, not {type(cache).__name__}"
+    if not isinstance((<CacheBase>cache)._number, int):
+        return f"cache number must be an int, not {type((<CacheBase>cache)._number).__name__}"
+    return f"cache prefix must be a str, not {type((<CacheBase>cache)._prefix).__name__}"
+
+
+cpdef object prefix_of(object prefix):
+    """A cache class stands for its ``name``; anything else is used as given."""
+    return getattr(prefix, "name") if isinstance(prefix, type) else prefix
+
+
+cdef class CacheStore(TimerWheel):
+    """The caches of one RequestCache by ``(prefix, number)``, their timeouts (borrowed entries of this wheel)
+    and the identifier pools of crowded prefixes. Every pending cache is held by ``buckets``."""
+
+    cdef readonly dict buckets
+    cdef readonly dict pools
+    cdef readonly dict waiters
+    cdef readonly set timeout_tasks
+    cdef public bint closed
+    cdef public object override
+    cdef public object filters
+    cdef public object logger
+
+    def __init__(self, loop=None, double tick=DEFAULT_TICK):
+        TimerWheel.__init__(self, loop, tick)
+        self.buckets = {}
+        self.pools = {}
+        self.waiters = {}
+        self.timeout_tasks = set()
+        self.closed = False
+        self.override = None
+        self.filters = None
+        self.logger = logging.getLogger("RequestCache")
+
+    def pending(self):
+        """How many caches are stored."""
+        cdef Py_ssize_t total = 0
+        for bucket in self.buckets.values():
+            total += len(<dict>bucket)
+        return total
+
+    cpdef follow_running_loop(self):
+        """An empty wheel idle on another loop than the running one (made at import) moves to the running one."""
+        if self.count != 0 or self._immediate_handle is not None:
+            return
+        loop = _get_running_loop()
+        if loop is not None and loop is not self._loop:
+            self._bind(loop)
+
+    def rebind(self, loop):
+        """Move this (empty) wheel to ``loop``."""
+        self._bind(loop)
+
+    def add(self, cache):
+        """Store ``cache`` and schedule its timeout; None if its identifier is taken or after shutdown."""
+        cdef CacheBase entry
+        cdef dict bucket
+        cdef PyObject *found
+        cdef double seconds
+        assert isinstance(cache, CacheBase) and isinstance((<CacheBase>cache)._number, int) and \
+            isinstance((<CacheBase>cache)._prefix, str), describe_bad_cache(cache)
+        entry = <CacheBase>cache
+        prefix = entry._prefix
+        number = entry._number
+        delay = cache.timeout_delay
+        assert isinstance(delay, (int, float)) and delay > 0, f"timeout_delay must be > 0, not {delay!r}"
+
+        if self.closed:
+            self.logger.warning("Dropping %s due to shutdown!", cache)
+            if entry._managed_futures:
+                for future, _ in entry._managed_futures:
+                    future.cancel()
+            return None
+
+        found = PyDict_GetItem(self.buckets, prefix)
+        if found == NULL:
+            bucket = {}
+            self.buckets[prefix] = bucket
+        else:
+            bucket = <dict>found
+            if number in bucket:
+                self.logger.error("Attempted to add cache %s twice!", cache)
+                return None
+        PyDict_SetItem(bucket, number, cache)
+        if self.pools:
+            found = PyDict_GetItem(self.pools, prefix)
+            if found != NULL:
+                (<object>found).claim(number)
+
+        if self.override is not None and (self.filters is None or isinstance(cache, self.filters)):
+            seconds = self.override
+        else:
+            seconds = delay
+        if self.count == 0:
+            self.follow_running_loop()
+        entry.timer = self._schedule_borrowed(seconds, <PyObject *>cache)
+
+        if self.waiters:
+            waiter = self.waiters.pop((prefix, number), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(cache)
+        return cache
+
+    def has(self, prefix, number):
+        """Whether a cache is stored under ``(prefix, number)``; a class means its ``name``."""
+        cdef PyObject *found = PyDict_GetItem(self.buckets, prefix if type(prefix) is str else prefix_of(prefix))
+        return found != NULL and number in <dict>found
+
+    def get(self, prefix, number):
+        """The cache under ``(prefix, number)``, or None."""
+        cdef PyObject *found = PyDict_GetItem(self.buckets, prefix if type(prefix) is str else prefix_of(prefix))
+        if found == NULL:
+            return None
+        return (<dict>found).get(number)
+
+    def pop(self, prefix, number):
+        """Remove and return the cache under ``(prefix, number)`` and cancel its timeout; KeyError if absent."""
+        cdef PyObject *found
+        cdef dict bucket
+        cdef CacheBase entry
+        if type(prefix) is not str:
+            prefix = prefix_of(prefix)
+        found = PyDict_GetItem(self.buckets, prefix)
+        if found == NULL:
+            raise KeyError(f"{prefix}:{number}")
+        bucket = <dict>found
+        cache = bucket.pop(number, None)
+        if cache is None:
+            raise KeyError(f"{prefix}:{number}")
+        entry = <CacheBase>cache
+        if entry.timer:  # before anything else may run: the node borrows the cache we now hold
+            self._cancel_raw(entry.timer)
+            entry.timer = 0
+        if not bucket:
+            del self.buckets[prefix]
+            if self.pools:
+                self.pools.pop(prefix, None)
+        elif self.pools:
+            found = PyDict_GetItem(self.pools, prefix)
+            if found != NULL:
+                (<object>found).release(number)
+        return cache
+
+    def is_pending(self, cache):
+        """Whether ``cache``'s timeout is pending on this wheel."""
+        cdef CacheBase entry = <CacheBase?>cache
+        return entry.timer != 0 and self._pending_raw(entry.timer)
+
+    def drop_all(self, bint cancel_futures):
+        """Cancel every timeout and forget every cache (cancelling their managed futures if asked)."""
+        cdef CacheBase entry
+        self.clear()
+        buckets = self.buckets
+        self.buckets = {}
+        self.pools = {}
+        for bucket in buckets.values():
+            for cache in (<dict>bucket).values():
+                entry = <CacheBase>cache
+                entry.timer = 0
+                if cancel_futures and entry._managed_futures:
+                    for future, _ in entry._managed_futures:
+                        future.cancel()
+
+    cdef bint _forget(self, CacheBase cache) except -1:
+        cdef PyObject *found = PyDict_GetItem(self.buckets, cache._prefix)
+        cdef dict bucket
+        if found == NULL:
+            return False
+        bucket = <dict>found
+        found = PyDict_GetItem(bucket, cache._number)
+        if found != <PyObject *>cache:
+            return False
+        del bucket[cache._number]
+        if not bucket:
+            del self.buckets[cache._prefix]
+            if self.pools:
+                self.pools.pop(cache._prefix, None)
+        elif self.pools:
+            found = PyDict_GetItem(self.pools, cache._prefix)
+            if found != NULL:
+                (<object>found).release(cache._number)
+        return True
+
+    cdef object _expire_callable(self):
+        return self._expire_entry
+
+    def _expire_entry(self, cache):
+        """Time ``cache`` out (what a borrowed entry runs when it is due)."""
+        self._expire(cache)
+
+    cdef int _expire(self, object cache) except -1:
+        """Timeout order: remove, ``on_timeout()``, then resolve the managed futures."""
+        cdef CacheBase entry = <CacheBase>cache
+        entry.timer = 0
+        if not self._forget(entry):
+            return 0
+        result = cache.on_timeout()
+        if result is not None and _isawaitable(result):
+            task = _ensure_future(result)
+            self.timeout_tasks.add(task)
+            task.add_done_callback(self.timeout_tasks.discard)
+        managed = entry._managed_futures
+        if managed:
+            for future, value in managed:
+                if not future.done():
+                    if isinstance(value, Exception):
+                        future.set_exception(value)
+                    else:
+                        future.set_result(value)
+        return 0
+
+    cpdef object find_unclaimed(self, object prefix, object size):
+        """RandomNumberCache's pick: py-ipv8's random draws, then an O(1) pool once the prefix is crowded."""
+        cdef PyObject *found = PyDict_GetItem(self.buckets, prefix)
+        cdef dict bucket
+        cdef int draws
+        if found == NULL or not <dict>found:
+            return int(_draw() * size)
+        bucket = <dict>found
+        found = PyDict_GetItem(self.pools, prefix)
+        pool = None if found == NULL else <object>found
+        if pool is None or pool.size != size:
+            poolable = size <= MAX_POOL_SIZE and pool is None
+            for draws in range(C_QUICK_DRAWS if poolable else C_MAX_DRAWS):
+                number = int(_draw() * size)
+                if number not in bucket:
+                    return number
+            if not poolable:
+                raise RuntimeError(EXHAUSTED_MESSAGE)
+            pool = IdentifierPool(size, [n for n in bucket if type(n) is int and 0 <= n < size])
+            self.pools[prefix] = pool
+        return pool.pick(_draw())
+
+
+# -- the GC sees the wheel's own references ----------------------------------------------------------------------
+#
+# Cython's generated tp_traverse / tp_clear cover the object fields; the owned (callback, arg) references of
+# the nodes live in a C array, so both slots are wrapped to visit / drop them too. Borrowed entries (pending
+# caches) are skipped: their reference is the store's buckets', which the GC already sees.
+
+ctypedef int (*_visitproc)(PyObject *, void *) noexcept
+ctypedef int (*_traverseproc)(PyObject *, _visitproc, void *) noexcept
+ctypedef int (*_inquiry)(PyObject *) noexcept
+
+cdef extern from "Python.h":
+    ctypedef struct _GCSlots "PyTypeObject":
+        _traverseproc tp_traverse
+        _inquiry tp_clear
+
+cdef _traverseproc _wheel_traverse_base = NULL
+cdef _traverseproc _store_traverse_base = NULL
+cdef _inquiry _wheel_clear_base = NULL
+cdef _inquiry _store_clear_base = NULL
+
+
+cdef int _visit_nodes(PyObject *o, _visitproc visit, void *arg) noexcept:
+    cdef TimerWheel wheel = <TimerWheel>o
+    cdef Node *nodes = wheel.nodes
+    cdef int32_t i
+    cdef int result
+    if nodes == NULL:
+        return 0
+    for i in range(N_SENTINELS, wheel.capacity):
+        if nodes[i].list >= 0 and nodes[i].callback != NULL:
+            result = visit(nodes[i].callback, arg)
+            if result:
+                return result
+            if nodes[i].arg != NULL:
+                result = visit(nodes[i].arg, arg)
+                if result:
+                    return result
+    return 0
+
+
+cdef int _wheel_traverse(PyObject *o, _visitproc visit, void *arg) noexcept:
+    cdef int result = _wheel_traverse_base(o, visit, arg)
+    return result if result else _visit_nodes(o, visit, arg)
+
+
+cdef int _store_traverse(PyObject *o, _visitproc visit, void *arg) noexcept:
+    cdef int result = _store_traverse_base(o, visit, arg)
+    return result if result else _visit_nodes(o, visit, arg)
+
+
+cdef int _release_nodes(PyObject *o) noexcept:
+    cdef TimerWheel wheel = <TimerWheel>o
+    wheel._release_all()
+    return 0
+
+
+cdef int _wheel_clear(PyObject *o) noexcept:
+    _release_nodes(o)
+    return _wheel_clear_base(o) if _wheel_clear_base != NULL else 0
+
+
+cdef int _store_clear(PyObject *o) noexcept:
+    _release_nodes(o)
+    return _store_clear_base(o) if _store_clear_base != NULL else 0
+
+
+cdef _GCSlots *_wheel_type = <_GCSlots *>TimerWheel
+cdef _GCSlots *_store_type = <_GCSlots *>CacheStore
+_wheel_traverse_base = _wheel_type.tp_traverse
+_store_traverse_base = _store_type.tp_traverse
+_wheel_clear_base = _wheel_type.tp_clear
+_store_clear_base = _store_type.tp_clear
+if _wheel_traverse_base == NULL or _store_traverse_base == NULL:
+    raise ImportError(f"{__name__}: the wheel types are not GC types")
+_wheel_type.tp_traverse = _wheel_traverse
+_store_type.tp_traverse = _store_traverse
+_wheel_type.tp_clear = _wheel_clear
+_store_type.tp_clear = _store_clear
