@@ -5,7 +5,8 @@ extensions are not built or ``IPV8FAST_NO_EXTENSIONS=1`` is set. ``COMPILED`` te
 """
 from __future__ import annotations
 
-from . import envelope as _envelope  # noqa: F401 - its twin counts towards COMPILED
+from importlib import import_module as _import_module
+
 from ._core import twins as _twins
 from .addresses import DomainAddress, UDPv4Address, UDPv4LANAddress, UDPv6Address
 from .community import Community, CommunitySettings
@@ -68,8 +69,11 @@ from .udp_endpoint import UDPEndpoint, UDPv6Endpoint
 
 __version__ = "0.1.0"
 
+for _name in _twins.NAMES:  # every selector, also those only other twins use, records its choice
+    _import_module(f"._core.{_name}", __name__)
+
 #: True when every compiled hot-path module is the active one (False if any runs on its pure twin).
-COMPILED: bool = bool(_twins.ACTIVE) and all(_twins.ACTIVE.values())
+COMPILED: bool = all(_twins.ACTIVE[name] for name in _twins.NAMES)
 
 __all__ = ["COMPILED", "DiscoveryCommunity", "DiscoveryStrategy", "EdgeWalk", "IPv8", "PeriodicSimilarity",
            "RandomChurn", "RandomWalk", "Bootstrapper", "BootstrapperDefinition", "CacheWithName", "Community",
