@@ -154,8 +154,8 @@ def message_template(community: Any, *payloads: Any, sig: bool = True, name: str
 def discovery_templates(community: Any, address: Any) -> list[Template]:
     """Templates of the peer-discovery messages ``community`` builds to ``address`` (old and new style)."""
     lan, wan = community.my_estimated_lan, community.my_estimated_wan
-    auth = [BinMemberAuthenticationPayload, GlobalTimeDistributionPayload]
-    dist = [GlobalTimeDistributionPayload]
+    auth: list[type] = [BinMemberAuthenticationPayload, GlobalTimeDistributionPayload]
+    dist: list[type] = [GlobalTimeDistributionPayload]
     build: list[tuple[str, bytes, list[type], bool]] = [
         ("introduction-request", community.create_introduction_request(address), auth + [IntroductionRequestPayload],
          True),
