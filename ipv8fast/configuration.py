@@ -337,6 +337,8 @@ class _Checker:
                 self.fail(f"{path}.ip", f"expected str, got {_short(spec['ip'])}")
             if "port" in spec:
                 self.port(spec["port"], f"{path}.port")
+            if "port_fallback" in spec and not isinstance(spec["port_fallback"], bool):
+                self.fail(f"{path}.port_fallback", f"expected true or false, got {_short(spec['port_fallback'])}")
 
     def logger(self, value: Any) -> None:
         if not self.mapping(value, "logger"):

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FAST_ADDR_TO_INTERFACE", "INTERFACES", "PREFERENCE_ORDER", "Address", "DataTooBigException",
            "DispatcherEndpoint", "DomainAddress", "Endpoint", "EndpointClosedException", "EndpointListener",
+           "EndpointOpenError",
            "IllegalDestination", "IllegalEndpointListenerError", "NetworkStat", "SocketOption",
            "StatisticsEndpoint", "UDPEndpoint", "UDPv4Address", "UDPv4LANAddress", "UDPv6Address",
            "UDPv6Endpoint", "guess_interface", "new_event_loop"]
@@ -77,6 +78,13 @@ class EndpointClosedException(Exception):
 
     def __init__(self, endpoint: object) -> None:
         super().__init__(f"{type(endpoint)} is unexpectedly closed")
+
+
+class EndpointOpenError(OSError):
+    """An endpoint could not be opened: the message names the interface, the address and port, and why."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 class DataTooBigException(Exception):

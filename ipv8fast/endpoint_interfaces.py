@@ -36,6 +36,9 @@ class DispatcherEndpoint(Endpoint):
 
     def __init__(self, interfaces: list[str], **kwargs: Any) -> None:
         super().__init__()
+        unknown = [name for name in interfaces if name not in INTERFACES]
+        if unknown:
+            raise ValueError(f"unknown interface {unknown[0]!r}: expected one of {', '.join(INTERFACES)}")
         self.interfaces: dict[str, Endpoint] = {name: INTERFACES[name](**kwargs.get(name, {}))
                                                 for name in interfaces}
         self.interface_order = [name for name in PREFERENCE_ORDER if name in self.interfaces]
@@ -87,7 +90,14 @@ class DispatcherEndpoint(Endpoint):
             endpoint.send(socket_address, packet)
 
     async def open(self) -> bool:
-        results = [await endpoint.open() for endpoint in self.interfaces.values()]
+        """Open every interface; if one fails, close those already open and raise its error."""
+        results = []
+        for endpoint in self.interfaces.values():
+            try:
+                results.append(await endpoint.open())
+            except BaseException:
+                await self.close()
+                raise
         return any(results)
 
     async def close(self) -> None:

@@ -16,7 +16,6 @@ import asyncio
 import base64
 import importlib
 import logging
-import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from .discovery_community import DiscoveryCommunity
 from .endpoint import Endpoint
 from .endpoint_interfaces import DispatcherEndpoint
 from .keys import default_eccrypto
+from .keys.files import load_or_create_key
 from .network import Network
 from .overlay import Overlay
 from .peer import Peer
@@ -89,20 +89,18 @@ def _tunnel_endpoint_class() -> type:
 
 
 def _load_keys(blocks: list[dict[str, Any]]) -> dict[str, Peer]:
+    """Each block's key: its ``file`` if that exists (a bad one raises ``KeyFileError``, untouched), else
+    ``bin`` or a new ``generation`` key, saved to ``file`` atomically with mode 0600 (:mod:`.keys.files`)."""
     keys = {}
     for block in blocks:
         path = block["file"]
-        if path and os.path.isfile(path):
-            with open(path, "rb") as handle:
-                key = default_eccrypto.key_from_private_bin(handle.read())
+        key_bin = base64.b64decode(block["bin"]) if "bin" in block else None
+        if path:
+            key = load_or_create_key(path, block.get("generation"), key_bin)
+        elif key_bin is not None:
+            key = default_eccrypto.key_from_private_bin(key_bin)
         else:
-            if "bin" in block:
-                key = default_eccrypto.key_from_private_bin(base64.b64decode(block["bin"]))
-            else:
-                key = default_eccrypto.generate_key(block["generation"])
-            if path:
-                with open(path, "wb") as handle:
-                    handle.write(key.key_to_bin())
+            key = default_eccrypto.generate_key(block["generation"])
         keys[block["alias"]] = Peer(key)
     return keys
 

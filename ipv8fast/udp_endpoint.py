@@ -5,6 +5,7 @@ picks it when installed), reading and writing in batches where the loop can watc
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import socket
@@ -14,7 +15,7 @@ from ._core import udpio as _udpio
 from ._core.environment import flag
 from ._core.udpio_py import sendable
 from .addresses import UDPv4Address, UDPv6Address
-from .endpoint import Endpoint, EndpointClosedException
+from .endpoint import Endpoint, EndpointClosedException, EndpointOpenError
 
 __all__ = ["BATCHED_IO", "FLUSH_AT", "RECEIVE_BUDGET", "SEND_QUEUE_LIMIT", "SocketOption", "UDPEndpoint",
            "UDPv6Endpoint", "new_event_loop"]
@@ -57,10 +58,13 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
     SOCKET_FAMILY = socket.AF_INET
     _ADDRESS_CLASS: type = UDPv4Address
 
-    def __init__(self, port: int = 0, ip: str = "0.0.0.0", sockopts: list[SocketOption] | None = None) -> None:
+    def __init__(self, port: int = 0, ip: str = "0.0.0.0", sockopts: list[SocketOption] | None = None,
+                 port_fallback: bool = True) -> None:
         Endpoint.__init__(self)
         self._port = port
         self._ip = ip
+        #: a taken port makes open() try the next ones (py-ipv8's behaviour); False: open() fails instead
+        self.port_fallback = port_fallback
         self._sockopts = sockopts if sockopts is not None else [(socket.SOL_SOCKET, socket.SO_RCVBUF, 870400)]
         self._running = False
         self._closed = False
@@ -97,30 +101,87 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
     # --- Endpoint ---
 
     async def open(self) -> bool:
-        """Bind (trying the next port, up to 10 000 times, when one is taken) and start receiving."""
+        """Bind and start receiving. A taken port makes it try the next ones (up to 10 000, while
+        ``port_fallback``); an address not on this host, a name that does not resolve, a taken port without
+        fallback or a bad socket option raise :class:`~ipv8fast.endpoint.EndpointOpenError` naming the value."""
         if self._running:
             return True
         loop = asyncio.get_running_loop()
         self._receiver = self._sender = None
-        for _ in range(10_000):
-            sock = None
-            try:
-                sock = socket.socket(self.SOCKET_FAMILY, socket.SOCK_DGRAM)
-                for level, option, value in self._sockopts:
-                    sock.setsockopt(level, option, value)
-                sock.bind((self._ip, self._port))
-                sock.setblocking(False)
-                self._port = sock.getsockname()[1]
-                if not self._start_batched(loop, sock):
-                    self._transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
-                break
-            except (OSError, ValueError):
-                if sock is not None:
-                    sock.close()
-                self._port += 1
+        sock = self._bind()
+        try:
+            if not self._start_batched(loop, sock):
+                self._transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
         self._running = True
         self._closed = False
         return True
+
+    def _open_error(self, port: int, reason: str, error: int) -> EndpointOpenError:
+        return EndpointOpenError(error, f"{type(self).__name__} cannot bind to ip {self._ip!r} port {port}: "
+                                        f"{reason}")
+
+    def _bind(self) -> socket.socket:
+        """A bound non-blocking socket on ``(self._ip, self._port)`` or a following free port."""
+        first = port = self._port
+        for _ in range(10_000):
+            sock = socket.socket(self.SOCKET_FAMILY, socket.SOCK_DGRAM)
+            try:
+                for level, option, value in self._sockopts:
+                    try:
+                        sock.setsockopt(level, option, value)
+                    except (OSError, ValueError, TypeError, OverflowError) as exc:
+                        raise self._open_error(port, f"socket option {(level, option, value)!r} refused: "
+                                                     f"{exc}", errno.EINVAL) from None
+                try:
+                    sock.bind((self._ip, port))
+                except socket.gaierror as exc:
+                    raise self._open_error(port, self._unresolvable(exc), errno.EADDRNOTAVAIL) from None
+                except (OverflowError, TypeError, ValueError) as exc:
+                    raise self._open_error(port, str(exc), errno.EINVAL) from None
+                except OSError as exc:
+                    retry = exc.errno in (errno.EADDRINUSE, errno.EACCES) and port != 0 and port < 65535
+                    if not (retry and self.port_fallback):
+                        reason = self._bind_failure(exc, first)
+                        raise self._open_error(port, reason, exc.errno or errno.EINVAL) from None
+                    port += 1
+                    sock.close()
+                    continue
+                sock.setblocking(False)
+                self._port = sock.getsockname()[1]
+                return sock
+            except BaseException:
+                sock.close()
+                raise
+        raise self._open_error(first, f"ports {first}..{port} are all taken", errno.EADDRINUSE)
+
+    def _bind_failure(self, exc: OSError, first: int) -> str:
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return f"{self._ip!r} is not an address of this host (no interface has it)"
+        if exc.errno == errno.EADDRINUSE:
+            if not self.port_fallback:
+                return "the port is in use and port_fallback is off"
+            return f"ports {first}.. are taken up to the last port"
+        if exc.errno == errno.EACCES:
+            return "permission denied (a port below 1024 needs privileges)"
+        return exc.strerror or str(exc)
+
+    def _unresolvable(self, exc: socket.gaierror) -> str:
+        family = "IPv6" if self.SOCKET_FAMILY == socket.AF_INET6 else "IPv4"
+        host, _, scope = self._ip.partition("%")
+        try:
+            names = {name for _, name in socket.if_nameindex()}
+        except OSError:
+            names = set()
+        if scope and scope not in names and not scope.isdigit():
+            return f"no network interface is named {scope!r} (the scope of {self._ip!r})"
+        if host in names:
+            return (f"{host!r} is the name of a network interface, not an address: give one of its {family} "
+                    "addresses")
+        return (f"{self._ip!r} is not a numeric {family} address nor a host name that resolves to one "
+                f"(and no network interface has that name): {exc.strerror or exc}")
 
     def _start_batched(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bool:
         if not BATCHED_IO:
@@ -260,9 +321,9 @@ class UDPv6Endpoint(UDPEndpoint):
     SOCKET_FAMILY = socket.AF_INET6
     _ADDRESS_CLASS = UDPv6Address
 
-    def __init__(self, port: int = 0, ip: str = "::") -> None:
+    def __init__(self, port: int = 0, ip: str = "::", port_fallback: bool = True) -> None:
         super().__init__(port, ip, [(socket.SOL_SOCKET, socket.SO_RCVBUF, 870400),
-                                    (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)])
+                                    (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)], port_fallback)
 
     def datagram_received(self, datagram: bytes, addr: tuple) -> None:
         if self._running:

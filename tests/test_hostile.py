@@ -20,6 +20,7 @@ from ipv8fast.keys import default_eccrypto
 from ipv8fast.lazy import lazy_wrapper
 from ipv8fast.network import Network
 from ipv8fast.peer import Peer
+from ipv8fast.testing.fuzz import rss_kib
 
 from _loop import LoopHarness
 from payload_classes import Simple
@@ -56,11 +57,6 @@ class Counter(EndpointListener):
         self.total += 1
         if packet[1][:22] == self.prefix:
             self.ours += 1
-
-
-def rss_kib() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def mutations(prefix: bytes, good: bytes, rng: random.Random) -> list[bytes]:
