@@ -5,8 +5,11 @@ extensions are not built or ``IPV8FAST_NO_EXTENSIONS=1`` is set. ``COMPILED`` te
 """
 from __future__ import annotations
 
+import os as _os
+
 from . import envelope as _envelope  # noqa: F401 - its twin counts towards COMPILED
 from ._core import twins as _twins
+from ._version import __version__
 from .addresses import DomainAddress, UDPv4Address, UDPv4LANAddress, UDPv6Address
 from .community import Community, CommunitySettings
 from .configuration import (
@@ -66,12 +69,13 @@ from .strategy_scheduler import StrategyScheduler
 from .taskmanager import TaskManager, task
 from .udp_endpoint import UDPEndpoint, UDPv6Endpoint
 
-__version__ = "0.1.0"
-
 #: True when every compiled hot-path module is the active one (False if any runs on its pure twin).
 COMPILED: bool = bool(_twins.ACTIVE) and all(_twins.ACTIVE.values())
 
-__all__ = ["COMPILED", "DiscoveryCommunity", "DiscoveryStrategy", "EdgeWalk", "IPv8", "PeriodicSimilarity",
+_twins.warn_if_unbuilt_checkout(_os.path.dirname(_os.path.abspath(__file__)))
+
+__all__ = ["COMPILED", "__version__",
+           "DiscoveryCommunity", "DiscoveryStrategy", "EdgeWalk", "IPv8", "PeriodicSimilarity",
            "RandomChurn", "RandomWalk", "Bootstrapper", "BootstrapperDefinition", "CacheWithName", "Community",
            "CommunitySettings", "ConfigBuilder", "ConfigurationError", "DataClassPayload", "DataClassPayloadWID",
            "DispatcherEndpoint", "DomainAddress", "ECCrypto", "EZPackOverlay", "Endpoint", "EndpointListener",
