@@ -5,9 +5,11 @@ extensions are not built or ``IPV8FAST_NO_EXTENSIONS=1`` is set. ``COMPILED`` te
 """
 from __future__ import annotations
 
+import os as _os
 from importlib import import_module as _import_module
 
 from ._core import twins as _twins
+from ._version import __version__
 from .addresses import DomainAddress, UDPv4Address, UDPv4LANAddress, UDPv6Address
 from .community import Community, CommunitySettings
 from .configuration import (
@@ -67,15 +69,16 @@ from .strategy_scheduler import StrategyScheduler
 from .taskmanager import TaskManager, task
 from .udp_endpoint import UDPEndpoint, UDPv6Endpoint
 
-__version__ = "0.1.0"
-
 for _name in _twins.NAMES:  # every selector, also those only other twins use, records its choice
     _import_module(f"._core.{_name}", __name__)
 
 #: True when every compiled hot-path module is the active one (False if any runs on its pure twin).
 COMPILED: bool = all(_twins.ACTIVE[name] for name in _twins.NAMES)
 
-__all__ = ["COMPILED", "DiscoveryCommunity", "DiscoveryStrategy", "EdgeWalk", "IPv8", "PeriodicSimilarity",
+_twins.warn_if_unbuilt_checkout(_os.path.dirname(_os.path.abspath(__file__)))
+
+__all__ = ["COMPILED", "__version__",
+           "DiscoveryCommunity", "DiscoveryStrategy", "EdgeWalk", "IPv8", "PeriodicSimilarity",
            "RandomChurn", "RandomWalk", "Bootstrapper", "BootstrapperDefinition", "CacheWithName", "Community",
            "CommunitySettings", "ConfigBuilder", "ConfigurationError", "DataClassPayload", "DataClassPayloadWID",
            "DispatcherEndpoint", "DomainAddress", "ECCrypto", "EZPackOverlay", "Endpoint", "EndpointListener",

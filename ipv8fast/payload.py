@@ -11,6 +11,7 @@ import dataclasses
 import inspect
 import keyword
 import sys
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -217,20 +218,25 @@ def type_from_format(fmt: str) -> Any:
 _SCALAR_FORMATS: dict[type, str] = {bool: "?", int: "q", float: "d", bytes: "varlenH", str: "varlenHutf8"}
 
 
+def _is_class(annotation: Any) -> bool:
+    """A real class: ``list[int]`` is not one (on Python 3.10 ``isinstance(list[int], type)`` is true)."""
+    return isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias)
+
+
 def type_map(annotation: Any) -> Any:
     """The format-list entry for one dataclass field annotation."""
     if isinstance(annotation, TypeVar):
         return annotation.__name__
     if isinstance(annotation, (list, tuple, set)):
         return list(annotation)
-    if isinstance(annotation, type) and annotation in _SCALAR_FORMATS:
+    if _is_class(annotation) and annotation in _SCALAR_FORMATS:
         return _SCALAR_FORMATS[annotation]
-    if isinstance(annotation, type) and issubclass(annotation, Serializable):
+    if _is_class(annotation) and issubclass(annotation, Serializable):
         return annotation
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set):
         item = typing.get_args(annotation)[0]
-        if isinstance(item, type) and issubclass(item, Serializable):
+        if _is_class(item) and issubclass(item, Serializable):
             return [item]
         item_format = type_map(item)
         return f"arrayH-{item_format}"

@@ -265,6 +265,9 @@ def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     args = check_arguments(args, parser)
     if args.child:
         return child(args.child, args.bench_dir, args.quick)
+    from ipv8fast.cli import implementation_line  # here: the children run this file without ipv8fast
+
+    print(implementation_line(), flush=True)
     bench_dir, places = find_bench_dir(args.bench_dir)
     if bench_dir is None:
         print(MISSING.format(places=", ".join(map(str, places))), file=sys.stderr)

@@ -26,6 +26,7 @@ from ..peer import Peer
 from ..requestcache import RandomNumberCacheWithName, RequestCache
 from ..service import IPv8
 from ..udp_endpoint import UDPEndpoint
+from . import implementation_line
 from .tracker import Tracker
 
 
@@ -261,6 +262,7 @@ def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         parser.error(f"--peers: expected 2..200, got {args.peers}")
     if not 1.0 <= args.duration <= 600.0:
         parser.error(f"--duration: expected 1..600 seconds, got {args.duration}")
+    print(implementation_line(), flush=True)
     result = asyncio.run(run(args.peers, args.duration, Display()))
     return 0 if report(result) else 1
 

@@ -554,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     args = check_arguments(args, parser)
+    from ipv8fast.cli import implementation_line  # here: the children run this file without ipv8fast
+
+    print(implementation_line(), flush=True)
     impls = ["pyipv8", "ipv8fast"] if args.compare else [args.impl]
     for impl in list(impls):
         if not is_installed(impl):
