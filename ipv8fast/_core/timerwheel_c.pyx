@@ -8,7 +8,7 @@ occupied slot. Entries fire in due order, never early, as ``callback(arg)``; a c
 reported to ``loop.call_exception_handler``. Handles are opaque ints (slot index + allocation sequence).
 """
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_Next, PyDict_SetItem
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport ceil
@@ -16,6 +16,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport qsort
 
 import asyncio
+import gc as _gc_module
 import inspect
 import logging
 import random as _random_module
@@ -616,6 +617,18 @@ cdef class TimerWheel:
 
 cdef extern from "Python.h":
     PyObject *_PyType_Lookup(PyTypeObject *type, object name)
+    ctypedef struct _MethodDef "PyMethodDef":
+        pass
+    ctypedef struct _CFunction "PyCFunctionObject":
+        _MethodDef *m_ml
+        PyObject *m_self
+    ctypedef struct _MethodDescr "PyMethodDescrObject":
+        _MethodDef *d_method
+    bint PyCFunction_Check(object op)
+    int PyObject_GC_IsTracked(PyObject *op)
+    void PyObject_GC_Track(PyObject *op)
+    void PyObject_GC_UnTrack(PyObject *op)
+    PyTypeObject *Py_TYPE(PyObject *op)
 
 #: Random draws tried before a prefix gets an identifier pool (py-ipv8 makes 1000, then gives up).
 DEF C_QUICK_DRAWS = 8
@@ -628,6 +641,7 @@ cdef object _get_running_loop = asyncio._get_running_loop
 cdef object _ensure_future = asyncio.ensure_future
 cdef object _isawaitable = inspect.isawaitable
 cdef object _FINDER_NAME = "find_unclaimed_identifier"
+cdef _MethodDef *_HAS_METHOD = NULL  # CacheStore.has's C method (set once CacheStore exists)
 cdef object _NO_FUTURES = ()
 
 
@@ -638,11 +652,17 @@ cdef class CacheBase:
     cdef public object _number
     cdef public object _managed_futures
     cdef uint64_t timer  # the wheel handle of the pending timeout; 0 when there is none
-    cdef dict __dict__
-    cdef object __weakref__
+    # no ``__dict__`` / ``__weakref__`` here: NumberCache (a plain Python subclass) gets CPython's own lazy
+    # managed dict and a weakref slot, where a ``cdef dict __dict__`` would cost an empty dict per instance
 
     def __init__(self, request_cache, prefix, number):
-        if request_cache.has(prefix, number):
+        cdef object has = request_cache.has
+        cdef PyObject *store
+        if PyCFunction_Check(has) and (<_CFunction *><PyObject *>has).m_ml == _HAS_METHOD:
+            store = (<_CFunction *><PyObject *>has).m_self  # RequestCache's bound CacheStore.has: no call
+            if (<CacheStore>store)._contains(prefix, number):
+                raise RuntimeError(f"This number is already in use '{number}'")
+        elif has(prefix, number):
             raise RuntimeError(f"This number is already in use '{number}'")
         self._prefix = prefix
         self._number = number
@@ -729,6 +749,7 @@ cdef class RandomCacheBase(CacheBase):
 
 
 cdef object _DEFAULT_FINDER = RandomCacheBase.__dict__["find_unclaimed_identifier"]
+cdef object _DEFAULT_DELAY = CacheBase.__dict__["timeout_delay"]
 
 
 cdef object _find_unclaimed(object request_cache, object prefix, object size):
@@ -768,6 +789,12 @@ cdef class CacheStore(TimerWheel):
     cdef public object override
     cdef public object filters
     cdef public object logger
+    cdef bint registered  # in _UNTRACKING: its pending caches are untracked by the GC
+
+    def __dealloc__(self):
+        if self.registered:
+            _track_caches(<PyObject *>self, True)
+            _unregister(<PyObject *>self)
 
     def __init__(self, loop=None, double tick=DEFAULT_TICK):
         TimerWheel.__init__(self, loop, tick)
@@ -810,8 +837,11 @@ cdef class CacheStore(TimerWheel):
         entry = <CacheBase>cache
         prefix = entry._prefix
         number = entry._number
-        delay = cache.timeout_delay
-        assert isinstance(delay, (int, float)) and delay > 0, f"timeout_delay must be > 0, not {delay!r}"
+        if _PyType_Lookup(Py_TYPE(<PyObject *>cache), "timeout_delay") == <PyObject *>_DEFAULT_DELAY:
+            delay = 10.0  # CacheBase's own property (a data descriptor: no instance attribute can hide it)
+        else:
+            delay = cache.timeout_delay
+            assert isinstance(delay, (int, float)) and delay > 0, f"timeout_delay must be > 0, not {delay!r}"
 
         if self.closed:
             self.logger.warning("Dropping %s due to shutdown!", cache)
@@ -842,6 +872,9 @@ cdef class CacheStore(TimerWheel):
         if self.count == 0:
             self.follow_running_loop()
         entry.timer = self._schedule_borrowed(seconds, <PyObject *>cache)
+        if not self.registered:
+            _register(self)
+        PyObject_GC_UnTrack(<PyObject *>cache)  # while pending: see "pending caches and the GC" below
 
         if self.waiters:
             waiter = self.waiters.pop((prefix, number), None)
@@ -851,6 +884,9 @@ cdef class CacheStore(TimerWheel):
 
     def has(self, prefix, number):
         """Whether a cache is stored under ``(prefix, number)``; a class means its ``name``."""
+        return self._contains(prefix, number)
+
+    cdef inline bint _contains(self, object prefix, object number) except -1:
         cdef PyObject *found = PyDict_GetItem(self.buckets, prefix if type(prefix) is str else prefix_of(prefix))
         return found != NULL and number in <dict>found
 
@@ -879,6 +915,8 @@ cdef class CacheStore(TimerWheel):
         if entry.timer:  # before anything else may run: the node borrows the cache we now hold
             self._cancel_raw(entry.timer)
             entry.timer = 0
+        if not PyObject_GC_IsTracked(<PyObject *>cache):
+            PyObject_GC_Track(<PyObject *>cache)
         if not bucket:
             del self.buckets[prefix]
             if self.pools:
@@ -905,6 +943,8 @@ cdef class CacheStore(TimerWheel):
             for cache in (<dict>bucket).values():
                 entry = <CacheBase>cache
                 entry.timer = 0
+                if not PyObject_GC_IsTracked(<PyObject *>cache):
+                    PyObject_GC_Track(<PyObject *>cache)
                 if cancel_futures and entry._managed_futures:
                     for future, _ in entry._managed_futures:
                         future.cancel()
@@ -918,6 +958,8 @@ cdef class CacheStore(TimerWheel):
         found = PyDict_GetItem(bucket, cache._number)
         if found != <PyObject *>cache:
             return False
+        if not PyObject_GC_IsTracked(<PyObject *>cache):
+            PyObject_GC_Track(<PyObject *>cache)
         del bucket[cache._number]
         if not bucket:
             del self.buckets[cache._prefix]
@@ -1043,6 +1085,8 @@ cdef int _wheel_clear(PyObject *o) noexcept:
 
 cdef int _store_clear(PyObject *o) noexcept:
     _release_nodes(o)
+    if (<CacheStore>o).registered:
+        _track_caches(o, True)
     return _store_clear_base(o) if _store_clear_base != NULL else 0
 
 
@@ -1058,3 +1102,83 @@ _wheel_type.tp_traverse = _wheel_traverse
 _store_type.tp_traverse = _store_traverse
 _wheel_type.tp_clear = _wheel_clear
 _store_type.tp_clear = _store_clear
+
+
+# -- pending caches and the GC --------------------------------------------------------------------------------
+#
+# A pending cache is held by its store's buckets, and the store by the loop timer armed for it, so no young
+# collection can ever free it; yet with the GC tracking them, a million pending caches are traversed again
+# at every full collection and make those come often (a kept instance costs ~4x its creation). So ``add``
+# untracks the cache and every path out of the buckets (pop, timeout, drop_all, the store's clear and
+# dealloc) tracks it again. Untracking only ever keeps objects alive (what an untracked cache references
+# looks referenced from outside), never frees one early; and so that no cycle through a pending cache leaks
+# (a store whose loop is gone, see test_a_cycle_through_a_pending_cache_is_collected), the ``gc.callbacks``
+# hook below tracks every pending cache of every store in ``_UNTRACKING`` when a full collection starts and
+# untracks them again when it stops: full collections see exactly the heap they would see without this.
+
+cdef PyObject **_UNTRACKING = NULL  # the stores that untracked caches (borrowed: a store leaves in its dealloc)
+cdef Py_ssize_t _N_UNTRACKING = 0
+cdef Py_ssize_t _CAP_UNTRACKING = 0
+
+
+cdef int _register(CacheStore store) except -1:
+    global _UNTRACKING, _N_UNTRACKING, _CAP_UNTRACKING
+    cdef PyObject **grown
+    cdef Py_ssize_t capacity
+    if _N_UNTRACKING == _CAP_UNTRACKING:
+        capacity = 16 if _CAP_UNTRACKING == 0 else _CAP_UNTRACKING * 2
+        grown = <PyObject **>PyMem_Realloc(_UNTRACKING, capacity * sizeof(PyObject *))
+        if grown == NULL:
+            raise MemoryError()
+        _UNTRACKING = grown
+        _CAP_UNTRACKING = capacity
+    _UNTRACKING[_N_UNTRACKING] = <PyObject *>store
+    _N_UNTRACKING += 1
+    store.registered = True
+    return 0
+
+
+cdef void _unregister(PyObject *store) noexcept:
+    global _N_UNTRACKING
+    cdef Py_ssize_t i
+    for i in range(_N_UNTRACKING):
+        if _UNTRACKING[i] == store:
+            _UNTRACKING[i] = _UNTRACKING[_N_UNTRACKING - 1]
+            _N_UNTRACKING -= 1
+            return
+
+
+cdef void _track_caches(PyObject *o, bint track) noexcept:
+    """Track (or untrack) every cache in the buckets of the store ``o``."""
+    cdef object buckets = (<CacheStore>o).buckets
+    cdef Py_ssize_t outer = 0, inner
+    cdef PyObject *key
+    cdef PyObject *bucket
+    cdef PyObject *cache
+    if type(buckets) is not dict:  # cleared
+        return
+    while PyDict_Next(buckets, &outer, &key, &bucket):
+        if type(<object>bucket) is not dict:
+            continue
+        inner = 0
+        while PyDict_Next(<object>bucket, &inner, &key, &cache):
+            if PyObject_GC_IsTracked(cache):
+                if not track:
+                    PyObject_GC_UnTrack(cache)
+            elif track:
+                PyObject_GC_Track(cache)
+
+
+_HAS_METHOD = (<_MethodDescr *><PyObject *>CacheStore.__dict__["has"]).d_method
+
+
+def _gc_phase(phase, info):
+    """``gc.callbacks`` hook: a full collection sees every pending cache tracked."""
+    cdef Py_ssize_t i
+    if _N_UNTRACKING == 0 or info["generation"] != 2:
+        return
+    for i in range(_N_UNTRACKING):
+        _track_caches(_UNTRACKING[i], phase == "start")
+
+
+_gc_module.callbacks.append(_gc_phase)
