@@ -13,7 +13,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport ceil
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport qsort
+from libc.string cimport memcpy, memset
 
 import asyncio
 import gc as _gc_module
@@ -43,6 +43,9 @@ cdef extern from *:
 
 cdef extern from "monotonic.h" nogil:
     double ipv8fast_monotonic()
+
+cdef extern from "Python.h":
+    unsigned long PyThread_get_thread_ident()
 
 
 cdef enum:
@@ -75,19 +78,50 @@ cdef struct Node:
     PyObject *arg
 
 cdef struct SortItem:
-    double when
-    int32_t order
+    uint64_t key    # the due time as an unsigned integer of the same order (_sort_key)
     int32_t index
 
 
-cdef int _compare_items(const void *a, const void *b) noexcept nogil:
-    cdef const SortItem *x = <const SortItem *>a
-    cdef const SortItem *y = <const SortItem *>b
-    if x.when < y.when:
-        return -1
-    if x.when > y.when:
-        return 1
-    return (x.order > y.order) - (x.order < y.order)
+cdef inline uint64_t _sort_key(double when) noexcept nogil:
+    """An unsigned integer ordered as the double ``when`` (not NaN) is: IEEE-754 bits, sign folded."""
+    cdef uint64_t bits
+    if when == 0.0:
+        when = 0.0  # -0.0 sorts as 0.0
+    memcpy(&bits, &when, sizeof(bits))
+    if bits >> 63:
+        return ~bits
+    return bits | (<uint64_t>1 << 63)
+
+
+cdef SortItem *_radix_sort(SortItem *items, SortItem *spare, int32_t n) noexcept nogil:
+    """Stable LSD radix sort by ``key``, one pass per byte in which the keys differ (entries of one slot are
+    due within one tick, so their high bytes agree). Returns the array that holds the result."""
+    cdef uint64_t first = items[0].key, differ = 0
+    cdef int32_t i, total, count
+    cdef int32_t counts[256]
+    cdef int shift, digit
+    cdef SortItem *swap
+    for i in range(1, n):
+        differ |= items[i].key ^ first
+    for shift in range(0, 64, 8):
+        if not ((differ >> shift) & 0xFF):
+            continue
+        memset(counts, 0, sizeof(counts))
+        for i in range(n):
+            counts[(items[i].key >> shift) & 0xFF] += 1
+        total = 0
+        for digit in range(256):
+            count = counts[digit]
+            counts[digit] = total
+            total += count
+        for i in range(n):
+            digit = <int>((items[i].key >> shift) & 0xFF)
+            spare[counts[digit]] = items[i]
+            counts[digit] += 1
+        swap = items
+        items = spare
+        spare = swap
+    return items
 
 
 cdef class TimerWheel:
@@ -105,6 +139,7 @@ cdef class TimerWheel:
     cdef object _loop
     cdef object _time
     cdef bint _monotonic  # the loop's clock is time.monotonic(): read it directly
+    cdef bint _base_loop  # an asyncio BaseEventLoop: its _thread_id says whether it runs on this thread
     cdef object _timer
     cdef int64_t armed_tick
     cdef object _immediate_handle
@@ -132,6 +167,7 @@ cdef class TimerWheel:
             self._timer.cancel()
         self._loop = loop
         self._time = loop.time
+        self._base_loop = isinstance(loop, BaseEventLoop)
         self._monotonic = (getattr(type(loop), "time", None) is BaseEventLoop.time
                            and _MONOTONIC_IS_CLOCK_GETTIME)
         self.origin = self._time()
@@ -189,7 +225,7 @@ cdef class TimerWheel:
         if when != when:
             raise ValueError("when is NaN")
         if self.count == 0:
-            self._fast_forward()
+            self._fast_forward(self._now())
         index = self._alloc(when, callback, arg)
         event = self._file(index)
         if self._timer is None or event < self.armed_tick:
@@ -297,7 +333,7 @@ cdef class TimerWheel:
             if when != when:
                 raise ValueError("when is NaN")
             if self.count == 0:
-                self._fast_forward()
+                self._fast_forward(now)
             index = self._alloc_node(when)
             self.nodes[index].arg = arg
             event = self._file(index)
@@ -460,8 +496,8 @@ cdef class TimerWheel:
             return target
         return (target >> shift) << shift
 
-    cdef void _fast_forward(self) except *:
-        cdef int64_t now_tick = <int64_t>((self._now() - self.origin) / self._tick) + 1
+    cdef void _fast_forward(self, double now) noexcept:
+        cdef int64_t now_tick = <int64_t>((now - self.origin) / self._tick) + 1
         if now_tick > self.cur:
             self.cur = now_tick
 
@@ -550,6 +586,7 @@ cdef class TimerWheel:
         cdef bint ordered = True
         cdef double last = -1e308
         cdef SortItem *items
+        cdef SortItem *ordered_items
         while index != FIRING:
             if nodes[index].when < last:
                 ordered = False
@@ -558,20 +595,19 @@ cdef class TimerWheel:
             index = nodes[index].next
         if ordered:
             return
-        items = <SortItem *>PyMem_Malloc(n * sizeof(SortItem))
+        items = <SortItem *>PyMem_Malloc(2 * <size_t>n * sizeof(SortItem))
         if items == NULL:
             raise MemoryError()
         index = nodes[FIRING].next
         for i in range(n):
-            items[i].when = nodes[index].when
-            items[i].order = i
+            items[i].key = _sort_key(nodes[index].when)
             items[i].index = index
             index = nodes[index].next
-        qsort(items, n, sizeof(SortItem), _compare_items)
+        ordered_items = _radix_sort(items, items + n, n)
         nodes[FIRING].next = FIRING
         nodes[FIRING].prev = FIRING
         for i in range(n):
-            self._link_tail(FIRING, items[i].index)
+            self._link_tail(FIRING, ordered_items[i].index)
         PyMem_Free(items)
 
     cdef void _fire(self, double now, bint check_due) except *:
@@ -816,8 +852,13 @@ cdef class CacheStore(TimerWheel):
 
     cpdef follow_running_loop(self):
         """An empty wheel idle on another loop than the running one (made at import) moves to the running one."""
+        cdef object running_on
         if self.count != 0 or self._immediate_handle is not None:
             return
+        if self._base_loop:  # our loop runs on this thread, so it is the running one (no getpid() syscall)
+            running_on = getattr(self._loop, "_thread_id", None)
+            if type(running_on) is int and <unsigned long>running_on == PyThread_get_thread_ident():
+                return
         loop = _get_running_loop()
         if loop is not None and loop is not self._loop:
             self._bind(loop)
