@@ -939,3 +939,34 @@ def test_million_lifecycles_allocate_nothing_for_good(rcm: ModuleType, harness: 
 
 def twin_is_compiled(module: ModuleType) -> bool:
     return module.NumberCache.__mro__[1].__module__.endswith("_c")
+
+
+@deviation
+def test_pending_caches_are_untracked_by_the_gc_until_they_leave(rcm: ModuleType, twin: ModuleType,
+                                                                 harness: LoopHarness) -> None:
+    """The compiled store untracks a pending cache (full collections still see it); every way out tracks it."""
+    compiled = twin.__name__.endswith("_c")
+
+    class Kept(rcm.NumberCache):
+        pass
+
+    class Quick(rcm.NumberCache):
+        timeout_delay = 0.01
+
+    async def main() -> None:
+        rc = rcm.RequestCache()
+        popped, timed, cleared = Kept(rc, "gc", 1), Quick(rc, "gc", 2), Kept(rc, "gc", 3)
+        popped.peer = object()
+        for cache in (popped, timed, cleared):
+            rc.add(cache)
+            assert gc.is_tracked(cache) is not compiled
+        gc.collect()  # tracked for the full collection, untracked again after it
+        assert rc.get("gc", 1) is popped and gc.is_tracked(popped) is not compiled
+        assert rc.pop("gc", 1) is popped and gc.is_tracked(popped)
+        await asyncio.sleep(0.1)
+        assert not rc.has("gc", 2) and gc.is_tracked(timed)
+        rc.clear()
+        assert gc.is_tracked(cleared)
+        await rc.shutdown()
+
+    harness.run(main(), timeout=10)

@@ -8,14 +8,15 @@ occupied slot. Entries fire in due order, never early, as ``callback(arg)``; a c
 reported to ``loop.call_exception_handler``. Handles are opaque ints (slot index + allocation sequence).
 """
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_Next, PyDict_SetItem
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport ceil
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport qsort
+from libc.string cimport memcpy, memset
 
 import asyncio
+import gc as _gc_module
 import inspect
 import logging
 import random as _random_module
@@ -42,6 +43,9 @@ cdef extern from *:
 
 cdef extern from "monotonic.h" nogil:
     double ipv8fast_monotonic()
+
+cdef extern from "Python.h":
+    unsigned long PyThread_get_thread_ident()
 
 
 cdef enum:
@@ -74,19 +78,50 @@ cdef struct Node:
     PyObject *arg
 
 cdef struct SortItem:
-    double when
-    int32_t order
+    uint64_t key    # the due time as an unsigned integer of the same order (_sort_key)
     int32_t index
 
 
-cdef int _compare_items(const void *a, const void *b) noexcept nogil:
-    cdef const SortItem *x = <const SortItem *>a
-    cdef const SortItem *y = <const SortItem *>b
-    if x.when < y.when:
-        return -1
-    if x.when > y.when:
-        return 1
-    return (x.order > y.order) - (x.order < y.order)
+cdef inline uint64_t _sort_key(double when) noexcept nogil:
+    """An unsigned integer ordered as the double ``when`` (not NaN) is: IEEE-754 bits, sign folded."""
+    cdef uint64_t bits
+    if when == 0.0:
+        when = 0.0  # -0.0 sorts as 0.0
+    memcpy(&bits, &when, sizeof(bits))
+    if bits >> 63:
+        return ~bits
+    return bits | (<uint64_t>1 << 63)
+
+
+cdef SortItem *_radix_sort(SortItem *items, SortItem *spare, int32_t n) noexcept nogil:
+    """Stable LSD radix sort by ``key``, one pass per byte in which the keys differ (entries of one slot are
+    due within one tick, so their high bytes agree). Returns the array that holds the result."""
+    cdef uint64_t first = items[0].key, differ = 0
+    cdef int32_t i, total, count
+    cdef int32_t counts[256]
+    cdef int shift, digit
+    cdef SortItem *swap
+    for i in range(1, n):
+        differ |= items[i].key ^ first
+    for shift in range(0, 64, 8):
+        if not ((differ >> shift) & 0xFF):
+            continue
+        memset(counts, 0, sizeof(counts))
+        for i in range(n):
+            counts[(items[i].key >> shift) & 0xFF] += 1
+        total = 0
+        for digit in range(256):
+            count = counts[digit]
+            counts[digit] = total
+            total += count
+        for i in range(n):
+            digit = <int>((items[i].key >> shift) & 0xFF)
+            spare[counts[digit]] = items[i]
+            counts[digit] += 1
+        swap = items
+        items = spare
+        spare = swap
+    return items
 
 
 cdef class TimerWheel:
@@ -104,6 +139,7 @@ cdef class TimerWheel:
     cdef object _loop
     cdef object _time
     cdef bint _monotonic  # the loop's clock is time.monotonic(): read it directly
+    cdef bint _base_loop  # an asyncio BaseEventLoop: its _thread_id says whether it runs on this thread
     cdef object _timer
     cdef int64_t armed_tick
     cdef object _immediate_handle
@@ -131,6 +167,7 @@ cdef class TimerWheel:
             self._timer.cancel()
         self._loop = loop
         self._time = loop.time
+        self._base_loop = isinstance(loop, BaseEventLoop)
         self._monotonic = (getattr(type(loop), "time", None) is BaseEventLoop.time
                            and _MONOTONIC_IS_CLOCK_GETTIME)
         self.origin = self._time()
@@ -188,7 +225,7 @@ cdef class TimerWheel:
         if when != when:
             raise ValueError("when is NaN")
         if self.count == 0:
-            self._fast_forward()
+            self._fast_forward(self._now())
         index = self._alloc(when, callback, arg)
         event = self._file(index)
         if self._timer is None or event < self.armed_tick:
@@ -296,7 +333,7 @@ cdef class TimerWheel:
             if when != when:
                 raise ValueError("when is NaN")
             if self.count == 0:
-                self._fast_forward()
+                self._fast_forward(now)
             index = self._alloc_node(when)
             self.nodes[index].arg = arg
             event = self._file(index)
@@ -459,8 +496,8 @@ cdef class TimerWheel:
             return target
         return (target >> shift) << shift
 
-    cdef void _fast_forward(self) except *:
-        cdef int64_t now_tick = <int64_t>((self._now() - self.origin) / self._tick) + 1
+    cdef void _fast_forward(self, double now) noexcept:
+        cdef int64_t now_tick = <int64_t>((now - self.origin) / self._tick) + 1
         if now_tick > self.cur:
             self.cur = now_tick
 
@@ -549,6 +586,7 @@ cdef class TimerWheel:
         cdef bint ordered = True
         cdef double last = -1e308
         cdef SortItem *items
+        cdef SortItem *ordered_items
         while index != FIRING:
             if nodes[index].when < last:
                 ordered = False
@@ -557,20 +595,19 @@ cdef class TimerWheel:
             index = nodes[index].next
         if ordered:
             return
-        items = <SortItem *>PyMem_Malloc(n * sizeof(SortItem))
+        items = <SortItem *>PyMem_Malloc(2 * <size_t>n * sizeof(SortItem))
         if items == NULL:
             raise MemoryError()
         index = nodes[FIRING].next
         for i in range(n):
-            items[i].when = nodes[index].when
-            items[i].order = i
+            items[i].key = _sort_key(nodes[index].when)
             items[i].index = index
             index = nodes[index].next
-        qsort(items, n, sizeof(SortItem), _compare_items)
+        ordered_items = _radix_sort(items, items + n, n)
         nodes[FIRING].next = FIRING
         nodes[FIRING].prev = FIRING
         for i in range(n):
-            self._link_tail(FIRING, items[i].index)
+            self._link_tail(FIRING, ordered_items[i].index)
         PyMem_Free(items)
 
     cdef void _fire(self, double now, bint check_due) except *:
@@ -616,6 +653,18 @@ cdef class TimerWheel:
 
 cdef extern from "Python.h":
     PyObject *_PyType_Lookup(PyTypeObject *type, object name)
+    ctypedef struct _MethodDef "PyMethodDef":
+        pass
+    ctypedef struct _CFunction "PyCFunctionObject":
+        _MethodDef *m_ml
+        PyObject *m_self
+    ctypedef struct _MethodDescr "PyMethodDescrObject":
+        _MethodDef *d_method
+    bint PyCFunction_Check(object op)
+    int PyObject_GC_IsTracked(PyObject *op)
+    void PyObject_GC_Track(PyObject *op)
+    void PyObject_GC_UnTrack(PyObject *op)
+    PyTypeObject *Py_TYPE(PyObject *op)
 
 #: Random draws tried before a prefix gets an identifier pool (py-ipv8 makes 1000, then gives up).
 DEF C_QUICK_DRAWS = 8
@@ -628,6 +677,7 @@ cdef object _get_running_loop = asyncio._get_running_loop
 cdef object _ensure_future = asyncio.ensure_future
 cdef object _isawaitable = inspect.isawaitable
 cdef object _FINDER_NAME = "find_unclaimed_identifier"
+cdef _MethodDef *_HAS_METHOD = NULL  # CacheStore.has's C method (set once CacheStore exists)
 cdef object _NO_FUTURES = ()
 
 
@@ -638,11 +688,17 @@ cdef class CacheBase:
     cdef public object _number
     cdef public object _managed_futures
     cdef uint64_t timer  # the wheel handle of the pending timeout; 0 when there is none
-    cdef dict __dict__
-    cdef object __weakref__
+    # no ``__dict__`` / ``__weakref__`` here: NumberCache (a plain Python subclass) gets CPython's own lazy
+    # managed dict and a weakref slot, where a ``cdef dict __dict__`` would cost an empty dict per instance
 
     def __init__(self, request_cache, prefix, number):
-        if request_cache.has(prefix, number):
+        cdef object has = request_cache.has
+        cdef PyObject *store
+        if PyCFunction_Check(has) and (<_CFunction *><PyObject *>has).m_ml == _HAS_METHOD:
+            store = (<_CFunction *><PyObject *>has).m_self  # RequestCache's bound CacheStore.has: no call
+            if (<CacheStore>store)._contains(prefix, number):
+                raise RuntimeError(f"This number is already in use '{number}'")
+        elif has(prefix, number):
             raise RuntimeError(f"This number is already in use '{number}'")
         self._prefix = prefix
         self._number = number
@@ -729,6 +785,7 @@ cdef class RandomCacheBase(CacheBase):
 
 
 cdef object _DEFAULT_FINDER = RandomCacheBase.__dict__["find_unclaimed_identifier"]
+cdef object _DEFAULT_DELAY = CacheBase.__dict__["timeout_delay"]
 
 
 cdef object _find_unclaimed(object request_cache, object prefix, object size):
@@ -768,6 +825,12 @@ cdef class CacheStore(TimerWheel):
     cdef public object override
     cdef public object filters
     cdef public object logger
+    cdef bint registered  # in _UNTRACKING: its pending caches are untracked by the GC
+
+    def __dealloc__(self):
+        if self.registered:
+            _track_caches(<PyObject *>self, True)
+            _unregister(<PyObject *>self)
 
     def __init__(self, loop=None, double tick=DEFAULT_TICK):
         TimerWheel.__init__(self, loop, tick)
@@ -789,8 +852,13 @@ cdef class CacheStore(TimerWheel):
 
     cpdef follow_running_loop(self):
         """An empty wheel idle on another loop than the running one (made at import) moves to the running one."""
+        cdef object running_on
         if self.count != 0 or self._immediate_handle is not None:
             return
+        if self._base_loop:  # our loop runs on this thread, so it is the running one (no getpid() syscall)
+            running_on = getattr(self._loop, "_thread_id", None)
+            if type(running_on) is int and <unsigned long>running_on == PyThread_get_thread_ident():
+                return
         loop = _get_running_loop()
         if loop is not None and loop is not self._loop:
             self._bind(loop)
@@ -810,8 +878,11 @@ cdef class CacheStore(TimerWheel):
         entry = <CacheBase>cache
         prefix = entry._prefix
         number = entry._number
-        delay = cache.timeout_delay
-        assert isinstance(delay, (int, float)) and delay > 0, f"timeout_delay must be > 0, not {delay!r}"
+        if _PyType_Lookup(Py_TYPE(<PyObject *>cache), "timeout_delay") == <PyObject *>_DEFAULT_DELAY:
+            delay = 10.0  # CacheBase's own property (a data descriptor: no instance attribute can hide it)
+        else:
+            delay = cache.timeout_delay
+            assert isinstance(delay, (int, float)) and delay > 0, f"timeout_delay must be > 0, not {delay!r}"
 
         if self.closed:
             self.logger.warning("Dropping %s due to shutdown!", cache)
@@ -842,6 +913,9 @@ cdef class CacheStore(TimerWheel):
         if self.count == 0:
             self.follow_running_loop()
         entry.timer = self._schedule_borrowed(seconds, <PyObject *>cache)
+        if not self.registered:
+            _register(self)
+        PyObject_GC_UnTrack(<PyObject *>cache)  # while pending: see "pending caches and the GC" below
 
         if self.waiters:
             waiter = self.waiters.pop((prefix, number), None)
@@ -851,6 +925,9 @@ cdef class CacheStore(TimerWheel):
 
     def has(self, prefix, number):
         """Whether a cache is stored under ``(prefix, number)``; a class means its ``name``."""
+        return self._contains(prefix, number)
+
+    cdef inline bint _contains(self, object prefix, object number) except -1:
         cdef PyObject *found = PyDict_GetItem(self.buckets, prefix if type(prefix) is str else prefix_of(prefix))
         return found != NULL and number in <dict>found
 
@@ -879,6 +956,8 @@ cdef class CacheStore(TimerWheel):
         if entry.timer:  # before anything else may run: the node borrows the cache we now hold
             self._cancel_raw(entry.timer)
             entry.timer = 0
+        if not PyObject_GC_IsTracked(<PyObject *>cache):
+            PyObject_GC_Track(<PyObject *>cache)
         if not bucket:
             del self.buckets[prefix]
             if self.pools:
@@ -905,6 +984,8 @@ cdef class CacheStore(TimerWheel):
             for cache in (<dict>bucket).values():
                 entry = <CacheBase>cache
                 entry.timer = 0
+                if not PyObject_GC_IsTracked(<PyObject *>cache):
+                    PyObject_GC_Track(<PyObject *>cache)
                 if cancel_futures and entry._managed_futures:
                     for future, _ in entry._managed_futures:
                         future.cancel()
@@ -918,6 +999,8 @@ cdef class CacheStore(TimerWheel):
         found = PyDict_GetItem(bucket, cache._number)
         if found != <PyObject *>cache:
             return False
+        if not PyObject_GC_IsTracked(<PyObject *>cache):
+            PyObject_GC_Track(<PyObject *>cache)
         del bucket[cache._number]
         if not bucket:
             del self.buckets[cache._prefix]
@@ -1043,6 +1126,8 @@ cdef int _wheel_clear(PyObject *o) noexcept:
 
 cdef int _store_clear(PyObject *o) noexcept:
     _release_nodes(o)
+    if (<CacheStore>o).registered:
+        _track_caches(o, True)
     return _store_clear_base(o) if _store_clear_base != NULL else 0
 
 
@@ -1058,3 +1143,83 @@ _wheel_type.tp_traverse = _wheel_traverse
 _store_type.tp_traverse = _store_traverse
 _wheel_type.tp_clear = _wheel_clear
 _store_type.tp_clear = _store_clear
+
+
+# -- pending caches and the GC --------------------------------------------------------------------------------
+#
+# A pending cache is held by its store's buckets, and the store by the loop timer armed for it, so no young
+# collection can ever free it; yet with the GC tracking them, a million pending caches are traversed again
+# at every full collection and make those come often (a kept instance costs ~4x its creation). So ``add``
+# untracks the cache and every path out of the buckets (pop, timeout, drop_all, the store's clear and
+# dealloc) tracks it again. Untracking only ever keeps objects alive (what an untracked cache references
+# looks referenced from outside), never frees one early; and so that no cycle through a pending cache leaks
+# (a store whose loop is gone, see test_a_cycle_through_a_pending_cache_is_collected), the ``gc.callbacks``
+# hook below tracks every pending cache of every store in ``_UNTRACKING`` when a full collection starts and
+# untracks them again when it stops: full collections see exactly the heap they would see without this.
+
+cdef PyObject **_UNTRACKING = NULL  # the stores that untracked caches (borrowed: a store leaves in its dealloc)
+cdef Py_ssize_t _N_UNTRACKING = 0
+cdef Py_ssize_t _CAP_UNTRACKING = 0
+
+
+cdef int _register(CacheStore store) except -1:
+    global _UNTRACKING, _N_UNTRACKING, _CAP_UNTRACKING
+    cdef PyObject **grown
+    cdef Py_ssize_t capacity
+    if _N_UNTRACKING == _CAP_UNTRACKING:
+        capacity = 16 if _CAP_UNTRACKING == 0 else _CAP_UNTRACKING * 2
+        grown = <PyObject **>PyMem_Realloc(_UNTRACKING, capacity * sizeof(PyObject *))
+        if grown == NULL:
+            raise MemoryError()
+        _UNTRACKING = grown
+        _CAP_UNTRACKING = capacity
+    _UNTRACKING[_N_UNTRACKING] = <PyObject *>store
+    _N_UNTRACKING += 1
+    store.registered = True
+    return 0
+
+
+cdef void _unregister(PyObject *store) noexcept:
+    global _N_UNTRACKING
+    cdef Py_ssize_t i
+    for i in range(_N_UNTRACKING):
+        if _UNTRACKING[i] == store:
+            _UNTRACKING[i] = _UNTRACKING[_N_UNTRACKING - 1]
+            _N_UNTRACKING -= 1
+            return
+
+
+cdef void _track_caches(PyObject *o, bint track) noexcept:
+    """Track (or untrack) every cache in the buckets of the store ``o``."""
+    cdef object buckets = (<CacheStore>o).buckets
+    cdef Py_ssize_t outer = 0, inner
+    cdef PyObject *key
+    cdef PyObject *bucket
+    cdef PyObject *cache
+    if type(buckets) is not dict:  # cleared
+        return
+    while PyDict_Next(buckets, &outer, &key, &bucket):
+        if type(<object>bucket) is not dict:
+            continue
+        inner = 0
+        while PyDict_Next(<object>bucket, &inner, &key, &cache):
+            if PyObject_GC_IsTracked(cache):
+                if not track:
+                    PyObject_GC_UnTrack(cache)
+            elif track:
+                PyObject_GC_Track(cache)
+
+
+_HAS_METHOD = (<_MethodDescr *><PyObject *>CacheStore.__dict__["has"]).d_method
+
+
+def _gc_phase(phase, info):
+    """``gc.callbacks`` hook: a full collection sees every pending cache tracked."""
+    cdef Py_ssize_t i
+    if _N_UNTRACKING == 0 or info["generation"] != 2:
+        return
+    for i in range(_N_UNTRACKING):
+        _track_caches(_UNTRACKING[i], phase == "start")
+
+
+_gc_module.callbacks.append(_gc_phase)

@@ -298,7 +298,7 @@ MAX_DRAWS = 1000
 class CacheBase:
     """What every NumberCache is: ``(prefix, number)``, its managed futures and its pending timeout."""
 
-    __slots__ = ("_prefix", "_number", "_managed_futures", "_timer", "__dict__", "__weakref__")
+    __slots__ = ("_prefix", "_number", "_managed_futures", "_timer")  # NumberCache adds __dict__, __weakref__
 
     def __init__(self, request_cache: Any, prefix: str, number: int) -> None:
         if request_cache.has(prefix, number):
