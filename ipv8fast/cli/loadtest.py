@@ -400,7 +400,7 @@ class Progress:
         self.label, self.caches, self.duration = label, caches, duration
         self.tqdm: Any = None
         self.fill_done = False
-        self.fill_printed = 0
+        self.fill_printed = self.fill_printed_added = 0
         if not plain:
             try:
                 from tqdm import tqdm
@@ -420,8 +420,8 @@ class Progress:
                 self.fill_bar.close()
         elif not self.tqdm and not self.fill_done:
             step = max(self.caches // 5, 1)
-            if (finished and added // step >= self.fill_printed) or added // step > self.fill_printed:
-                self.fill_printed = added // step + 1 if finished else added // step
+            if (finished and added != self.fill_printed_added) or added // step > self.fill_printed:
+                self.fill_printed, self.fill_printed_added = added // step, added
                 print(f"[{self.label}] {added:,} of {self.caches:,} caches added", flush=True)
         self.fill_done = self.fill_done or finished
 
