@@ -1,21 +1,29 @@
 """``python -m ipv8fast loadtest``: pending caches, signed request/response traffic and timeouts on 127.0.0.1.
 
     python -m ipv8fast loadtest --caches 1000000 --peers 50 --duration 60 --compare --csv /tmp/l.csv --plot /tmp/l.png
+    python -m ipv8fast loadtest --scenario my_package.my_module:MyScenario --processes 2 --compare
 
-Each implementation runs in a fresh child process (clean RSS; the py-ipv8 child never imports ipv8fast):
+Each implementation runs in fresh child processes (clean RSS; the py-ipv8 children never import ipv8fast):
 
-- ``--peers`` communities, each on its own UDP endpoint, keep ``--window`` signed requests in flight to their
-  neighbours; every request is a RandomNumberCache, matched on response with ``retrieve_cache``; a lost one
-  times out after 5 s and is replaced;
-- ``--caches`` NumberCaches are added first (the fill, timed and reported apart; no traffic yet), planned to
-  time out evenly between 10 % and 90 % of the ``--duration`` s run that follows; ``max_late_ms`` is how long
-  after its due time the latest cache of each second fired, ``gc_ms`` the time spent in cyclic garbage
-  collection during that second.
+- the load is a scenario (:mod:`ipv8fast.testing.scenario`; default: the built-in ping,
+  ``ipv8fast/testing/ping_scenario.py``): ``--peers`` of its communities, each on its own UDP endpoint, keep
+  ``--window`` requests in flight to their neighbours (the scenario sends them; its responses call
+  ``load.answered()``, its timeouts ``load.lost()``);
+- ``--caches`` NumberCaches are added to the scenario's request caches first (the fill, timed and reported
+  apart; no traffic yet), planned to time out evenly between 10 % and 90 % of the ``--duration`` s run that
+  follows; ``max_late_ms`` is how long after its due time the latest cache of each second fired, ``gc_ms``
+  the time spent in cyclic garbage collection during that second;
+- ``--processes N`` spreads the peers (and the caches) over N children: each reports its peers' keys and
+  ports, the parent hands every child the whole list and a common start time, and merges the per-second
+  figures (rates, pending caches and RSS summed; lateness and GC the worst of any process; the RSS of each
+  process in ``rss_mb_by_process``).
 
-The parent shows progress (``tqdm`` if installed, else plain lines), writes a CSV of per-second figures and,
-when matplotlib is installed, a PNG of pending caches, timeouts/s, round trips/s and RSS over time.
-Memory guard: a run's caches are capped so that their estimated size (about 0.4 KB each on ipv8fast, 4 KB on
-py-ipv8) stays within ``--max-memory-mb`` (default: half the available memory); a capped run says so.
+The scenario is checked first, in a fresh child per implementation (it must import, have the methods, build
+one community): bad input fails before any run, naming what is wrong. The parent shows progress (``tqdm`` if
+installed, else plain lines), writes a CSV of per-second figures and, when matplotlib is installed, a PNG of
+pending caches, timeouts/s, round trips/s and RSS over time. Memory guard: a run's caches are capped so that
+their estimated size (about 0.4 KB each on ipv8fast, 4 KB on py-ipv8) stays within ``--max-memory-mb``
+(default: half the available memory); a capped run says so.
 """
 from __future__ import annotations
 
@@ -50,7 +58,7 @@ FILL_BATCH = 1000
 FILL_SLICE = 0.02
 #: Seconds the fill may take at most; a longer one stops there with a notice.
 FILL_BUDGET = 90.0
-REQUEST_TIMEOUT = 5.0
+#: Neighbours each peer sends requests to.
 FANOUT = 8
 
 
@@ -774,9 +782,14 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     return args
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ipv8fast loadtest", description=__doc__.splitlines()[0])
     add_arguments(parser)
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = make_parser()
     return check_arguments(parser.parse_args(argv), parser)
 
 
@@ -785,8 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["--child"], ["--check"]):
         return child(argv)
-    parser = argparse.ArgumentParser(prog="python -m ipv8fast loadtest", description=__doc__.splitlines()[0])
-    add_arguments(parser)
+    parser = make_parser()
     return run_command(parser.parse_args(argv), parser)
 
 
