@@ -20,7 +20,7 @@ __all__ = ["COMMANDS", "build_parser", "implementation_line", "main"]
 COMMANDS: dict[str, str] = {
     "info": "show the active implementation and time a payload round trip (the default)",
     "demo": "a local tracker and peers on 127.0.0.1 exchanging signed requests",
-    "loadtest": "pending caches plus signed traffic; per-second CSV and PNG (--compare with py-ipv8)",
+    "loadtest": "your community (--scenario) or the built-in ping under load; per-second CSV and PNG (--compare)",
     "bench": "the benchmark suite of a source checkout, side by side with py-ipv8",
     "tracker": "run a bootstrap tracker (--port N)",
 }
