@@ -1,13 +1,13 @@
 """An emulated multi-host testbed: Linux network namespaces made by the run itself, one per emulated host,
 joined by veth pairs to a bridge that lives in a namespace of its own. Needs root and ``ip`` (iproute2)::
 
-    from ipv8fast.testing.netns import Testbed, run_scenario, unavailable
+    from ipv8fast.testing.netns import Scenario, Testbed, run_scenario, unavailable
 
     if (reason := unavailable()) is None:
         with Testbed(4) as bed:                       # namespaces made here, deleted on exit (also on errors)
-            figures = asyncio.run(run_scenario(bed, ["ipv8fast", "ipv8"] * 2, peers=5, target=4, timeout=30,
-                                               impairment={"loss": 0.1, "delay": 0.05, "jitter": 0.01},
-                                               rpc={"count": 20}, restart=True))
+            figures = asyncio.run(run_scenario(bed, Scenario(
+                ["ipv8fast", "ipv8"] * 2, peers=5, target=4, timeout=30,
+                impairment={"loss": 0.1, "delay": 0.05, "jitter": 0.01}, rpc={"count": 20}, restart=True)))
 
 Layout of ``Testbed(n)`` (names ``ipv8fast-tb-<pid>-<token>-...``): namespace ``...-br`` holds bridge
 ``br0`` and one veth end ``h<i>`` per host; host namespace ``...-h<i>`` holds ``lo`` and ``eth0`` with
@@ -31,13 +31,14 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from .implementations import script_command
 
-__all__ = ["PREFIX", "SUBNET", "Testbed", "clean_stale", "run_scenario", "unavailable"]
+__all__ = ["PREFIX", "SUBNET", "Scenario", "Testbed", "clean_stale", "run_scenario", "unavailable"]
 
 #: Every namespace of a testbed starts with this, then the pid of the process that made it.
 PREFIX = "ipv8fast-tb-"
@@ -121,6 +122,8 @@ def clean_stale(prefix: str = PREFIX) -> list[str]:
 class Testbed:
     """``hosts`` emulated hosts (network namespaces) on one bridge; a context manager that makes them on
     entry and always deletes them (and kills every process inside) on exit."""
+
+    __test__ = False  # not a pytest class
 
     def __init__(self, hosts: int) -> None:
         if not 1 <= hosts <= 250:
@@ -245,24 +248,43 @@ async def _wait(condition: Any, timeout: float) -> float | None:
     return None
 
 
-async def run_scenario(bed: Testbed, impls: list[str], peers: int, target: int, timeout: float,
-                       impairment: dict[str, Any] | None = None, rpc: dict[str, Any] | None = None,
-                       restart: bool = False, churn: dict[str, float] | None = None,
-                       churn_timeout: float = 30.0, seed: int = 1, max_seconds: float = 300.0) -> dict[str, Any]:
-    """Host i of ``bed`` runs ``peers`` nodes of ``impls[i]`` ("ipv8fast" or "ipv8"), a tracker runs in
-    host 0; every endpoint gets ``impairment`` ({loss, delay, jitter}, seeded per host from ``seed``).
+@dataclass
+class Scenario:
+    """What :func:`run_scenario` runs: host i gets ``peers`` nodes of ``impls[i]`` ("ipv8fast" or "ipv8");
+    ``impairment`` ({loss, delay, jitter}) on every endpoint, seeded per host from ``seed``; convergence means
+    every node has ``target`` peers within ``timeout`` s; ``rpc`` ({count, timeout, retries, window}) runs
+    signed request/response from every node; ``restart`` moves one node per implementation to another port,
+    re-discovered and churned out (RandomChurn keyword arguments ``churn``) within ``churn_timeout`` s;
+    every host process exits after ``max_seconds`` whatever happens."""
 
-    Waits (``timeout`` s at most) until every node has ``target`` peers; then ``rpc`` ({count, timeout,
-    retries, window}) runs signed request/response from every node; then, with ``restart``, node 0 of the
+    impls: list[str]
+    peers: int
+    target: int
+    timeout: float
+    impairment: dict[str, Any] = field(default_factory=dict)
+    rpc: dict[str, Any] | None = None
+    restart: bool = False
+    churn: dict[str, float] | None = None
+    churn_timeout: float = 30.0
+    seed: int = 1
+    max_seconds: float = 300.0
+
+
+async def run_scenario(bed: Testbed, scenario: Scenario) -> dict[str, Any]:
+    """Run ``scenario`` on ``bed`` (a tracker in host 0, then the hosts' nodes).
+
+    Waits until every node has ``target`` peers; then the requests; then, with ``restart``, node 0 of the
     first host of each implementation restarts on another port and must be re-discovered (known by
-    ``target`` nodes) while the old address is churned out (known by none) within ``churn_timeout`` s.
+    ``target`` nodes) while the old address is churned out (known by none).
     Returns ``converged``, ``seconds``, ``ips`` (peer IPs learned), ``host_ips`` and per implementation
     (``by_impl[impl]``): ``nodes``, ``seconds`` (convergence), ``min_peers``, ``mean_peers``,
     ``ms_per_node_tick``, ``rpc`` (summed host reports) and ``restart`` (``rediscovered_s``,
     ``churned_s``); also ``impairment`` (summed counters)."""
+    impls, peers, target, timeout = scenario.impls, scenario.peers, scenario.target, scenario.timeout
+    rpc, seed, max_seconds, churn = scenario.rpc, scenario.seed, scenario.max_seconds, scenario.churn
     if len(impls) != len(bed.hosts):
         raise ValueError(f"impls: one per host ({len(bed.hosts)}), got {len(impls)}")
-    impairment = dict(impairment or {})
+    impairment = dict(scenario.impairment)
     processes: list[HostProcess] = []
     try:
         tracker = await bed.spawn(0, {"role": "tracker", "impl": "ipv8fast", "ip": bed.address(0),
@@ -325,8 +347,8 @@ async def run_scenario(bed: Testbed, impls: list[str], peers: int, target: int, 
                 total["median_ms"] = medians[len(medians) // 2] if medians else None
                 total["completed_share"] = total["completed"] / total["requests"] if total["requests"] else None
                 by_impl[impl]["rpc"] = total
-        if restart and converged:
-            await _restart(hosts, kinds, by_impl, target, churn_timeout)
+        if scenario.restart and converged:
+            await _restart(hosts, kinds, by_impl, target, scenario.churn_timeout)
         stats: dict[str, int] = {}
         for h in [tracker, *hosts]:
             for key, value in ((h.status or {}).get("impairment") or {}).items():

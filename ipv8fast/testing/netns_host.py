@@ -267,9 +267,9 @@ async def read_commands(reader: asyncio.StreamReader, host: Host, deadline: floa
     except asyncio.TimeoutError:
         pass
     finally:
-        for task in [reporter, *tasks]:
-            if task is not None:
-                task.cancel()
+        for pending in [reporter, *tasks]:
+            if pending is not None:
+                pending.cancel()
         for node in host.nodes:
             await node.stop()
 
