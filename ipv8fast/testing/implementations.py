@@ -56,21 +56,24 @@ async def loopback_settings(m: dict[str, ModuleType]) -> Any:
 
 
 def node_configuration(impl: str, tracker_port: int, walker_interval: float = 0.5,
-                       log_level: str | None = "ERROR") -> dict[str, Any]:
+                       log_level: str | None = "ERROR", ip: str = "127.0.0.1", tracker_ip: str = "127.0.0.1",
+                       churn: dict[str, float] | None = None) -> dict[str, Any]:
     """One loopback node for ``impl``'s IPv8: an ephemeral key, DiscoveryCommunity with the default walkers
     (RandomWalk 20 peers, RandomChurn, PeriodicSimilarity), bootstrapping only from the tracker on
-    ``127.0.0.1:tracker_port`` (no DNS, no public trackers); ``log_level`` None leaves the level alone."""
+    ``127.0.0.1:tracker_port`` (no DNS, no public trackers); ``log_level`` None leaves the level alone.
+    ``ip`` / ``tracker_ip`` bind elsewhere (an emulated host of ``ipv8fast.testing.netns``); ``churn`` gives
+    RandomChurn's keyword arguments (``ping_interval``, ``inactive_time``, ``drop_time``, ...)."""
     c = import_modules(impl, ("configuration",))["configuration"]
-    builder = c.ConfigBuilder().clear_keys().clear_overlays().set_address("127.0.0.1").set_port(0)
+    builder = c.ConfigBuilder().clear_keys().clear_overlays().set_address(ip).set_port(0)
     builder.add_ephemeral_key("me").set_walker_interval(walker_interval)
     if log_level is not None:
         builder.set_log_level(log_level)
     builder.add_overlay("DiscoveryCommunity", "me",
                         [c.WalkerDefinition(c.Strategy.RandomWalk, 20, {"timeout": 3.0}),
-                         c.WalkerDefinition(c.Strategy.RandomChurn, -1, {}),
+                         c.WalkerDefinition(c.Strategy.RandomChurn, -1, dict(churn or {})),
                          c.WalkerDefinition(c.Strategy.PeriodicSimilarity, -1, {})],
                         [c.BootstrapperDefinition(c.Bootstrapper.DispersyBootstrapper,
-                                                  {"ip_addresses": [("127.0.0.1", tracker_port)],
+                                                  {"ip_addresses": [(tracker_ip, tracker_port)],
                                                    "dns_addresses": [], "bootstrap_timeout": 5.0})], {}, [])
     return builder.finalize()
 
