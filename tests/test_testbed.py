@@ -19,6 +19,8 @@ from ipv8fast.testing.netns import PREFIX, Scenario, Testbed, run_scenario
 
 from _loop import LoopHarness
 
+pytestmark = pytest.mark.slow  # about a minute of emulated hosts
+
 #: RandomChurn fast enough for a short test (py-ipv8's defaults drop a silent peer after ~60 s).
 FAST_CHURN = {"ping_interval": 1.0, "inactive_time": 2.0, "drop_time": 4.0}
 HOSTILE = {"loss": 0.1, "delay": 0.05, "jitter": 0.01}
