@@ -14,7 +14,7 @@ import fuzz_scenario
 import pytest
 
 from ipv8fast.messages import BinMemberAuthenticationPayload
-from ipv8fast.testing.fuzz import OPERATORS, Mutator, describe
+from ipv8fast.testing.fuzz import OPERATORS, Mutator, describe, rss_is_meaningful
 
 from _loop import LoopHarness
 
@@ -39,7 +39,7 @@ def test_fuzz_live_node(receive_twin: ModuleType) -> None:
         assert outcome.drops.get(reason, 0) > 0, (reason, outcome.drops)
     assert outcome.resigned_handler_calls > 0 and outcome.unsigned_calls > 0  # hostile but authentic content
     assert outcome.honest_completed >= 0.95 * outcome.honest_sent, (outcome.honest_completed, outcome.honest_sent)
-    assert outcome.rss_end_kib - outcome.rss_warm_kib < 20_000, outcome
+    assert outcome.rss_end_kib - outcome.rss_warm_kib < 20_000 or not rss_is_meaningful(), outcome
 
 
 def test_describe_cuts_every_field() -> None:

@@ -20,7 +20,7 @@ from ipv8fast.keys import default_eccrypto
 from ipv8fast.lazy import lazy_wrapper
 from ipv8fast.network import Network
 from ipv8fast.peer import Peer
-from ipv8fast.testing.fuzz import rss_kib
+from ipv8fast.testing.fuzz import rss_is_meaningful, rss_kib
 
 from _loop import LoopHarness
 from payload_classes import Simple
@@ -139,7 +139,7 @@ def test_hostile_flood_with_valid_traffic() -> None:
         assert target.drops["handler_error"] == 0
         delivered = counter.total / (sent + valid_sent)
         assert len(target.valid) >= valid_sent * min(delivered, 0.95), (len(target.valid), valid_sent)
-        assert rss_kib() - rss_half < 30_000, "memory grew under the flood"
+        assert rss_kib() - rss_half < 30_000 or not rss_is_meaningful(), "memory grew under the flood"
         await target.unload()
         await sender.unload()
         target_endpoint.close()

@@ -49,7 +49,7 @@ from ..serialization import default_serializer
 from ..udp_endpoint import UDPEndpoint
 
 __all__ = ["OPERATORS", "Field", "FloodStats", "LoopbackOnlyUDPEndpoint", "Mutant", "Mutator", "Template",
-           "describe", "discovery_templates", "flood", "message_template", "rss_kib"]
+           "describe", "discovery_templates", "flood", "message_template", "rss_is_meaningful", "rss_kib"]
 
 _VARLEN = re.compile(r"(?:double)?varlen([BHIQ])")
 _HEADER = {"B": 1, "H": 2, "I": 4, "Q": 8}
@@ -376,6 +376,12 @@ class LoopbackOnlyUDPEndpoint(UDPEndpoint):
             self.blocked += 1
             return
         super().send(socket_address, packet)
+
+
+def rss_is_meaningful() -> bool:
+    """False under AddressSanitizer (``bench/asan_fuzz.sh``): its quarantine keeps freed memory resident, so RSS
+    grows whatever the code does."""
+    return "libasan" not in os.environ.get("LD_PRELOAD", "")
 
 
 def rss_kib() -> int:
