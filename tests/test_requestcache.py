@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipv8fast._core import twins
+from ipv8fast.testing.fuzz import rss_is_meaningful
 
 from _loop import REFERENCE, LoopHarness, harness, impl  # noqa: F401 - harness is a fixture
 
@@ -691,7 +692,7 @@ def test_million_caches_no_leak(rcm: ModuleType, harness: LoopHarness) -> None:
         blocks1, rss1 = sys.getallocatedblocks(), _rss_mb()
         print(f"1M caches: RSS {rss0:.0f} MB -> peak +{peak:.0f} MB -> {rss1:.0f} MB; blocks {blocks1 - blocks0:+d}")
         assert blocks1 - blocks0 < 5_000, f"{blocks1 - blocks0} blocks still allocated"
-        assert rss1 - rss0 < 24.0, f"RSS {rss0:.0f} -> {rss1:.0f} MB (peak +{peak:.0f})"
+        assert rss1 - rss0 < 24.0 or not rss_is_meaningful(), f"RSS {rss0:.0f} -> {rss1:.0f} MB (peak +{peak:.0f})"
         await rc.shutdown()
 
     harness.run(main(), timeout=120)
