@@ -4,8 +4,8 @@ The compiled twins that need one of these as a C constant compare theirs with th
 """
 from __future__ import annotations
 
-__all__ = ["DEFAULT_TICK", "EXHAUSTED_MESSAGE", "LEVELS", "MAX_POOL_SIZE", "MIN_PAUSE", "SLOT_BITS", "VERIFY_HEAP_LIMIT",
-           "VERIFY_QUEUE_LIMIT"]
+__all__ = ["DEFAULT_TICK", "EXHAUSTED_MESSAGE", "LEVELS", "MAX_POOL_SIZE", "MIN_PAUSE", "SLOT_BITS",
+           "VERIFY_HEAP_LIMIT", "VERIFY_QUEUE_LIMIT"]
 
 #: timer wheel: seconds per tick, slots per level (as bits) and levels (2**42 ticks of span in all)
 DEFAULT_TICK = 0.005
