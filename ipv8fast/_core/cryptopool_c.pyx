@@ -64,6 +64,12 @@ def settle_all() -> None:
         (<VerifyPool>pool).settle()
 
 
+def _ready(reference) -> None:
+    pool = reference()
+    if pool is not None:
+        pool._on_ready()
+
+
 cdef class VerifyPool:
     """``threads`` verification workers and a queue of at most ``limit`` packets, delivered on ``loop``."""
 
@@ -82,7 +88,7 @@ cdef class VerifyPool:
             raise OSError(errno, "cannot start the signature verification threads")
         self._fd = cp_fd(self._pool)
         try:
-            self._loop.add_reader(self._fd, self._on_ready)
+            self._loop.add_reader(self._fd, _ready, weakref.ref(self))  # a dropped endpoint frees its pool
         except BaseException:
             self._closed = True
             with nogil:
@@ -93,6 +99,10 @@ cdef class VerifyPool:
 
     def __dealloc__(self):
         if self._pool != NULL:
+            try:
+                self._loop.remove_reader(self._fd)
+            except Exception:  # noqa: BLE001 - the loop is closed or gone
+                pass
             with nogil:
                 cp_destroy(self._pool)
             self._pool = NULL
