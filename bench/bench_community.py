@@ -6,7 +6,10 @@
 Cases (two communities of the same library, one sending to the other over loopback UDP, on uvloop):
 ``unsigned`` messages handled/s, ``signed`` messages handled/s, ``roundtrip`` signed request/response
 round trips/s (RequestCache + retrieve_cache, 64 in flight). Each library runs every case once to warm up,
-then the repetitions alternate between the libraries and the median is reported. The Ed25519
+then the repetitions alternate between the libraries and the median is reported. ``ipv8fast`` runs twice:
+with signatures verified inline on the loop thread (``crypto_threads`` 0) and with ``ipv8fast+threads``
+(``--threads``, default one per core beyond the first: worker-thread verification). ``latency`` is the
+median and p99 of one signed round trip at a time (low load). The Ed25519
 ``sign+verify`` limit is measured after every round of repetitions with the fastest primitives installed
 (ipv8fast's active backend in a tight loop, best of 3 short passes; the median of those is reported), and
 the signed cases are also reported against it.
@@ -27,11 +30,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ipv8fast.testing.implementations import import_modules, loopback_settings
 
 BURST = 256
-IMPLS = ("ipv8", "ipv8fast")
+IMPLS = ("ipv8", "ipv8fast", "ipv8fast+threads")
+THREADS = max(1, (os.cpu_count() or 1) - 1)
+LATENCY_SAMPLES = 1000
 CASES = ("unsigned", "signed", "roundtrip")
 
 
 def build(impl: str) -> Any:
+    threads = THREADS if impl.endswith("+threads") else 0
+    impl = impl.partition("+")[0]
     m = import_modules(impl)
     lazy = m["lazy"]
 
@@ -60,6 +67,7 @@ def build(impl: str) -> Any:
             super().__init__(settings)
             self.request_cache = m["cache"].RequestCache()
             self.count = 0
+            self.waiter: Any = None
             self.add_message_handler(5, self.on_signed)
             self.add_message_handler(6, self.on_response)
             self.add_message_handler(7, self.on_unsigned)
@@ -81,6 +89,8 @@ def build(impl: str) -> Any:
         @lazy.retrieve_cache(Pending)
         def on_response(self, peer: Any, payload: Any, cache: Any) -> None:
             self.count += 1
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(None)
 
     class Request(Message):
         msg_id = 8
@@ -89,7 +99,7 @@ def build(impl: str) -> Any:
         msg_id = 7
 
     async def node() -> Any:
-        return BenchCommunity(await loopback_settings(m))
+        return BenchCommunity(await loopback_settings(m, **({"crypto_threads": threads} if threads else {})))
 
     return node, {False: Unsigned, True: Message}, Request, Pending, m["peer"].Peer
 
@@ -151,7 +161,25 @@ async def run_cases(pair: tuple[Any, ...], n: int) -> dict[str, float]:
     return results
 
 
-async def run_all(n: int, repeat: int) -> tuple[dict[str, dict[str, float]], list[float]]:
+async def round_trip_latencies(pair: tuple[Any, ...], samples: int) -> list[float]:
+    """Seconds of ``samples`` signed round trips, one at a time."""
+    sender, receiver, to_receiver, message, request, pending = pair
+    loop = asyncio.get_running_loop()
+    latencies = []
+    for _ in range(samples):
+        sender.waiter = loop.create_future()
+        cache = sender.request_cache.add(pending(sender.request_cache))
+        start = time.perf_counter()
+        sender.ez_send(to_receiver, request(cache.number, b"ping"))
+        await asyncio.wait_for(sender.waiter, 5.0)
+        latencies.append(time.perf_counter() - start)
+        await asyncio.sleep(0.0005)  # low load: the loop goes idle between round trips
+    sender.waiter = None
+    return latencies
+
+
+async def run_all(n: int, repeat: int) -> tuple[dict[str, dict[str, float]], list[float],
+                                                dict[str, list[float]]]:
     """Every library's passes (median per case), the libraries alternating pass by pass, and the Ed25519
     limit measured right after each round of passes (so machine noise hits both alike)."""
     pairs = {impl: await open_pair(impl) for impl in IMPLS}
@@ -163,10 +191,14 @@ async def run_all(n: int, repeat: int) -> tuple[dict[str, dict[str, float]], lis
         for impl in IMPLS:
             passes[impl].append(await run_cases(pairs[impl], n))
         limits.append(sign_verify_limit(n // 2))
+    latencies: dict[str, list[float]] = {impl: [] for impl in IMPLS}
+    for _ in range(repeat):
+        for impl in IMPLS:
+            latencies[impl] += await round_trip_latencies(pairs[impl], LATENCY_SAMPLES // repeat)
     for pair in pairs.values():
         await close_pair(pair)
     medians = {impl: {case: statistics.median(p[case] for p in passes[impl]) for case in CASES} for impl in IMPLS}
-    return medians, limits
+    return medians, limits, latencies
 
 
 def sign_verify_limit(n: int) -> float:
@@ -190,17 +222,20 @@ def sign_verify_limit(n: int) -> float:
 
 
 def main() -> None:
+    global THREADS
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=None, help="passes per library (median reported)")
+    parser.add_argument("--threads", type=int, default=THREADS, help="crypto_threads of ipv8fast+threads")
     args = parser.parse_args()
+    THREADS = args.threads
     n = 5_000 if args.quick else 20_000
     repeat = args.repeat or (3 if args.quick else 5)
     import uvloop
 
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    results, limits = loop.run_until_complete(run_all(n, repeat))
+    results, limits, latencies = loop.run_until_complete(run_all(n, repeat))
     limit = statistics.median(limits)
     from ipv8fast._core import signing as _ed25519
     from ipv8fast._core import twins as _twins
@@ -208,13 +243,17 @@ def main() -> None:
     caller = "from C" if _twins.ACTIVE.get("ed25519") and _ed25519.BACKEND == "libsodium" else "from Python"
     print(f"Ed25519 sign+verify limit here ({_ed25519.BACKEND}, {caller}): {limit:,.0f}/s "
           f"(median of {repeat}: {', '.join(f'{x:,.0f}' for x in limits)})   N = {n}, median of {repeat} passes")
-    print(f"{'case':<12}{'py-ipv8':>14}{'ipv8fast':>14}{'ratio':>9}{'py % limit':>12}{'fast % limit':>14}")
+    print(f"{'case':<12}{'py-ipv8':>12}{'ipv8fast':>12}{f'+{THREADS} thr':>12}{'ratio':>8}{'thr ratio':>10}"
+          f"{'py / limit':>12}{'fast / limit':>14}{'thr / limit':>13}")
     for case in CASES:
-        ref, fast = results["ipv8"][case], results["ipv8fast"][case]
+        ref, fast, threaded = (results[impl][case] for impl in IMPLS)
         scale = 1 if case != "roundtrip" else 0.5  # a round trip is two signed messages
-        print(f"{case:<12}{ref:>14,.0f}{fast:>14,.0f}{fast / ref:>8.2f}x"
-              + (f"{100 * ref / (limit * scale):>11.0f}%{100 * fast / (limit * scale):>13.0f}%" if case != "unsigned"
-                 else ""))
+        print(f"{case:<12}{ref:>12,.0f}{fast:>12,.0f}{threaded:>12,.0f}{fast / ref:>7.2f}x{threaded / ref:>9.2f}x"
+              + (f"{ref / (limit * scale):>11.2f}x{fast / (limit * scale):>13.2f}x"
+                 f"{threaded / (limit * scale):>12.2f}x" if case != "unsigned" else ""))
+    print("signed round trip, one at a time (us):  " + "   ".join(
+        f"{impl} median {1e6 * statistics.median(values):,.0f} p99 "
+        f"{1e6 * sorted(values)[int(0.99 * (len(values) - 1))]:,.0f}" for impl, values in latencies.items()))
     loop.close()
 
 

@@ -28,11 +28,13 @@ __all__ = [
     "BootstrapperDefinition",
     "ConfigBuilder",
     "ConfigurationError",
+    "MAX_CRYPTO_THREADS",
     "OUT_OF_SCOPE_OVERLAYS",
     "Strategy",
     "WalkerDefinition",
     "default",
     "default_bootstrap_defs",
+    "default_crypto_threads",
     "get_default_configuration",
     "refresh_upper_layers",
     "upper_layers_available",
@@ -121,6 +123,15 @@ def refresh_upper_layers() -> None:
     if upper_layers_available():
         overlays.extend(UPPER_LAYER_OVERLAYS)
     default["overlays"][:] = overlays
+
+
+#: the largest ``crypto_threads`` accepted
+MAX_CRYPTO_THREADS = 256
+
+
+def default_crypto_threads() -> int:
+    """``crypto_threads`` when the configuration does not say: one per core beyond the first (0 on one core)."""
+    return max(0, (os.cpu_count() or 1) - 1)
 
 
 def get_default_configuration() -> dict[str, Any]:
@@ -314,6 +325,8 @@ class _Checker:
             self.logger(config["logger"])
         if "walker_interval" in config:
             self.seconds(config["walker_interval"], "walker_interval")
+        if "crypto_threads" in config:
+            self.crypto_threads(config["crypto_threads"])
         if "working_directory" in config:
             value = config["working_directory"]
             if not isinstance(value, (str, os.PathLike)):
@@ -322,6 +335,10 @@ class _Checker:
         if "overlays" in config and self.sequence(config["overlays"], "overlays"):
             for index, overlay in enumerate(config["overlays"]):
                 self.overlay(overlay, f"overlays[{index}]", aliases)
+
+    def crypto_threads(self, value: Any) -> None:
+        if not _is_int(value) or not 0 <= value <= MAX_CRYPTO_THREADS:
+            self.fail("crypto_threads", f"expected an int from 0 to {MAX_CRYPTO_THREADS}, got {_short(value)}")
 
     def interfaces(self, value: Any) -> None:
         if not self.sequence(value, "interfaces"):
@@ -551,6 +568,11 @@ class ConfigBuilder:
 
     def set_working_directory(self, folder_path: str) -> ConfigBuilder:
         self.config["working_directory"] = folder_path
+        return self
+
+    def set_crypto_threads(self, threads: int) -> ConfigBuilder:
+        """Worker threads verifying received signatures (0: on the event-loop thread; an ipv8fast key)."""
+        self.config["crypto_threads"] = threads
         return self
 
     def set_walker_interval(self, interval: float) -> ConfigBuilder:

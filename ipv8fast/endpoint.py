@@ -104,6 +104,9 @@ class IllegalDestination(Exception):
 class Endpoint(metaclass=abc.ABCMeta):
     """Sends datagrams and hands received ones to listeners, by 22-byte prefix when one is registered."""
 
+    #: the signature-verification worker pool whose queue packets of this endpoint go through (None: inline)
+    _crypto_pool: Any = None
+
     def __init__(self, prefixlen: int = PREFIX_LENGTH) -> None:
         self._logger = logging.getLogger(type(self).__name__)
         self._listeners: list[EndpointListener] = []

@@ -7,6 +7,7 @@ import logging
 import types
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._core import cryptopool as _cryptopool
 from .endpoint import Endpoint, EndpointListener
 from .keys import default_eccrypto
 from .lan_addresses import get_providers
@@ -56,6 +57,7 @@ class Overlay(EndpointListener, TaskManager, Generic[SettingsClass], metaclass=a
             await loop.run_in_executor(None, provider.discover_addresses)
 
     async def unload(self) -> None:
+        _cryptopool.settle_all()  # packets queued for verification reach their handlers first, as inline
         self.endpoint.remove_listener(self)
         await self.shutdown_task_manager()
 

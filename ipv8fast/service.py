@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from .bootstrapping import DispersyBootstrapper, UDPBroadcastBootstrapper
 from .community import Community
-from .configuration import validate_configuration
+from .configuration import default_crypto_threads, validate_configuration
 from .discovery import DiscoveryStrategy, EdgeWalk, RandomWalk
 from .discovery_community import DiscoveryCommunity
 from .endpoint import Endpoint
@@ -113,8 +113,10 @@ def _make_endpoint(configuration: dict[str, Any]) -> Endpoint:
                                                            "ip": configuration.get("address", "0.0.0.0"),
                                                            "port": configuration.get("port", 8090)})
     specs = configuration["interfaces"]
+    threads = configuration.get("crypto_threads", default_crypto_threads())
     return DispatcherEndpoint([spec["interface"] for spec in specs],
-                              **{spec["interface"]: {k: v for k, v in spec.items() if k != "interface"}
+                              **{spec["interface"]: {**{k: v for k, v in spec.items() if k != "interface"},
+                                                     "crypto_threads": threads}
                                  for spec in specs})
 
 

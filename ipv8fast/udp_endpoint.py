@@ -11,6 +11,7 @@ import os
 import socket
 from typing import Any
 
+from ._core import cryptopool as _cryptopool
 from ._core import udpio as _udpio
 from ._core.environment import flag
 from ._core.udpio_py import sendable
@@ -53,14 +54,19 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
     datagram transport is used. Outgoing datagrams that cannot be sent (not a numeric address of this
     socket's family, refused by the OS, or more than :data:`SEND_QUEUE_LIMIT` waiting for a full socket)
     are dropped, logged and counted in ``send_failures``.
+
+    ``crypto_threads`` > 0 verifies the Ed25519 signatures of received packets on that many worker threads
+    (compiled twin only; see :mod:`ipv8fast._core.cryptopool`), started by ``open`` and joined by ``close``.
     """
 
     SOCKET_FAMILY = socket.AF_INET
     _ADDRESS_CLASS: type = UDPv4Address
 
     def __init__(self, port: int = 0, ip: str = "0.0.0.0", sockopts: list[SocketOption] | None = None,
-                 port_fallback: bool = True) -> None:
+                 port_fallback: bool = True, crypto_threads: int = 0) -> None:
         Endpoint.__init__(self)
+        #: signature-verification worker threads started at ``open`` (0: verify on the loop thread)
+        self.crypto_threads = crypto_threads
         self._port = port
         self._ip = ip
         #: a taken port makes open() try the next ones (py-ipv8's behaviour); False: open() fails instead
@@ -94,6 +100,8 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
         if self._running:
             self.bytes_down += len(datagram)
             self.notify_listeners((_new_v4(UDPv4Address, addr), datagram))
+            if self._crypto_pool is not None:
+                self._crypto_pool.flush()
 
     def error_received(self, exc: Exception) -> None:
         self._logger.debug("socket error: %s", exc)
@@ -115,9 +123,18 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
         except BaseException:
             sock.close()
             raise
+        self._start_crypto_pool(loop)
         self._running = True
         self._closed = False
         return True
+
+    def _start_crypto_pool(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the verification workers asked for, where they can run (else signatures are checked inline)."""
+        if self.crypto_threads > 0 and _cryptopool.AVAILABLE and self._crypto_pool is None:
+            try:
+                self._crypto_pool = _cryptopool.VerifyPool(self.crypto_threads, loop=loop)
+            except (NotImplementedError, RuntimeError, OSError) as exc:  # no add_reader, no threads
+                self._logger.warning("signatures are verified on the loop thread: %s", exc)
 
     def _open_error(self, port: int, reason: str, error: int) -> EndpointOpenError:
         return EndpointOpenError(error, f"{type(self).__name__} cannot bind to ip {self._ip!r} port {port}: "
@@ -202,6 +219,8 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
         finally:
             self._draining = False
         self.bytes_down += received_bytes
+        if self._crypto_pool is not None:
+            self._crypto_pool.flush()
         if error:
             self._logger.debug("socket error: %s", os.strerror(error))
         if not self._running:
@@ -277,6 +296,12 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
         """Stop receiving; datagrams still queued are written if the socket takes them at once."""
         if not self._running:
             return
+        pool = self._crypto_pool
+        if pool is not None:  # the packets still queued reach their handlers now (which may still send)
+            try:
+                pool.close()
+            finally:
+                self._crypto_pool = None
         self._running = False
         self._closed = True
         if self._sender is not None:
@@ -321,11 +346,13 @@ class UDPv6Endpoint(UDPEndpoint):
     SOCKET_FAMILY = socket.AF_INET6
     _ADDRESS_CLASS = UDPv6Address
 
-    def __init__(self, port: int = 0, ip: str = "::", port_fallback: bool = True) -> None:
+    def __init__(self, port: int = 0, ip: str = "::", port_fallback: bool = True, crypto_threads: int = 0) -> None:
         super().__init__(port, ip, [(socket.SOL_SOCKET, socket.SO_RCVBUF, 870400),
-                                    (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)], port_fallback)
+                                    (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)], port_fallback, crypto_threads)
 
     def datagram_received(self, datagram: bytes, addr: tuple) -> None:
         if self._running:
             self.bytes_down += len(datagram)
             self.notify_listeners((_new_v4(UDPv6Address, addr[:2]), datagram))
+            if self._crypto_pool is not None:
+                self._crypto_pool.flush()

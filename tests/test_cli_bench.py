@@ -72,7 +72,7 @@ def test_quick_run_of_every_group(capsys: pytest.CaptureFixture[str]) -> None:
     assert benchcli.main(["--quick", "--bench-dir", str(BENCH)]) == 0
     out = capsys.readouterr().out
     table = out[out.index("metric"):].splitlines()
-    expected = {"serializer": 4, "requestcache": 5, "community": 3, "scheduler": 4} if HAS_PYIPV8 else \
+    expected = {"serializer": 4, "requestcache": 5, "community": 5, "scheduler": 4} if HAS_PYIPV8 else \
         {"serializer": 4, "requestcache": 5}
     for group, count in expected.items():
         assert sum(line.startswith(group + " ") for line in table) == count, (group, out)

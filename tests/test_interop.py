@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from ipv8fast._core import cryptopool
+
 from _loop import LoopHarness
 
 pytest.importorskip("ipv8", reason="pyipv8 (the reference implementation) is a test dependency")
@@ -55,9 +57,11 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0)
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.parametrize("crypto_threads", [0, 1])
 @pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
-def test_live_interop_with_py_ipv8(loop_kind: str) -> None:
+def test_live_interop_with_py_ipv8(loop_kind: str, crypto_threads: int) -> None:
     harness = LoopHarness(uvloop=loop_kind == "uvloop")
+    baseline = cryptopool.live_threads()
 
     async def scenario() -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NODE_SCRIPT.parent), *sys.path])}
@@ -70,6 +74,9 @@ def test_live_interop_with_py_ipv8(loop_kind: str) -> None:
             remote_port = (await remote.read(30.0))["port"]
             ours = await make_node("ipv8fast", COMMUNITY_ID)()
             our_port = ours.endpoint.get_address()[1]
+            ours.endpoint.crypto_threads = crypto_threads  # signatures checked on a worker thread (compiled twin)
+            ours.endpoint._start_crypto_pool(asyncio.get_running_loop())
+            assert (ours.endpoint._crypto_pool is not None) == (crypto_threads > 0 and cryptopool.AVAILABLE)
 
             # discovery both ways
             ours.walk_to(("127.0.0.1", remote_port))
@@ -119,3 +126,4 @@ def test_live_interop_with_py_ipv8(loop_kind: str) -> None:
     finally:
         harness.close()
     assert harness.errors == []
+    assert cryptopool.live_threads() == baseline

@@ -149,6 +149,11 @@ cdef class Verifier:
         return valid
 
 
+cdef void *sign_open_function() noexcept:
+    """libsodium's ``crypto_sign_open`` (for the verification workers of ``cryptopool_c``), or NULL."""
+    return <void *>_crypto_sign_open
+
+
 def make_signer(seed: bytes) -> Signer:
     """The signer of the key with this 32-byte seed."""
     return Signer(_seed_keypair(bytes(seed))[1])

@@ -36,8 +36,8 @@ NO_EXTENSIONS: bool = flag("IPV8FAST_NO_EXTENSIONS")
 REQUIRE_EXTENSIONS: bool = flag("IPV8FAST_REQUIRE_EXTENSIONS") and not NO_EXTENSIONS
 
 #: every twin pair of ``ipv8fast._core``
-NAMES: tuple[str, ...] = ("ed25519", "envelope", "identifiers", "receive", "scheduler", "send", "serializer",
-                          "timerwheel", "udpio")
+NAMES: tuple[str, ...] = ("cryptopool", "ed25519", "envelope", "identifiers", "receive", "scheduler", "send",
+                          "serializer", "timerwheel", "udpio")
 
 #: name -> True when the compiled twin of that module is the active one.
 ACTIVE: dict[str, bool] = {}

@@ -147,12 +147,16 @@ def group_community(bench_dir: Path, quick: bool, with_ref: bool) -> list[Row]:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        results, limits = loop.run_until_complete(module.run_all(n, repeat))
+        results, limits, _latencies = loop.run_until_complete(module.run_all(n, repeat))
     finally:
         loop.close()
     rows = [row(f"community {case} ({'round trips' if case == 'roundtrip' else 'messages'}/s)",
                 results["ipv8"][case], results["ipv8fast"][case])
             for case in ("unsigned", "signed", "roundtrip")]
+    threaded = next((impl for impl in results if impl.startswith("ipv8fast+")), None)
+    if threaded is not None:
+        rows += [row(f"community {case} with crypto_threads ({'round trips' if case == 'roundtrip' else 'messages'}/s)",
+                     results["ipv8"][case], results[threaded][case]) for case in ("signed", "roundtrip")]
     rows.append(row("Ed25519 sign+verify limit (/s)", None, statistics.median(limits)))
     return rows
 

@@ -45,10 +45,11 @@ def import_modules(impl: str, keys: tuple[str, ...] = COMMUNITY) -> dict[str, Mo
     return {key: importlib.import_module(MODULES[impl][key]) for key in keys}
 
 
-async def loopback_settings(m: dict[str, ModuleType]) -> Any:
+async def loopback_settings(m: dict[str, ModuleType], **endpoint_options: Any) -> Any:
     """CommunitySettings of the library in ``m`` (from :func:`import_modules`): a fresh curve25519 key, a new
-    Network and a UDP endpoint opened on 127.0.0.1 (a free port)."""
-    endpoint = m["endpoint"].UDPEndpoint(0, "127.0.0.1")
+    Network and a UDP endpoint opened on 127.0.0.1 (a free port); ``endpoint_options`` go to the endpoint
+    (ipv8fast's ``crypto_threads``, say)."""
+    endpoint = m["endpoint"].UDPEndpoint(0, "127.0.0.1", **endpoint_options)
     await endpoint.open()
     key = m["crypto"].default_eccrypto.generate_key("curve25519")
     return m["community"].CommunitySettings(my_peer=m["peer"].Peer(key), endpoint=endpoint,
