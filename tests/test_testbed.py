@@ -155,5 +155,5 @@ def test_hostile_network_requests_and_restart(make_testbed: Callable[[int], Test
         assert moved["rediscovered_s"] is not None, (impl, moved)
     unchurned = {impl: figures["restart"] for impl, figures in result["by_impl"].items()
                  if figures["restart"]["churned_s"] is None}
-    if unchurned:  # seen twice in CI runs on a loaded machine, never alone: under investigation (issue 13)
+    if unchurned:  # seen in loaded CI runs (for either implementation), never alone: under investigation (issue 13)
         pytest.xfail(f"the dead address was not churned out of every peer list in time: {unchurned}")
