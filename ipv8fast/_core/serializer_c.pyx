@@ -9,7 +9,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_CheckExact, PyFloat_FromDouble
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.long cimport PyLong_Check, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
+from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
 from cpython.object cimport PyObject, PyObject_IsTrue, PyTypeObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF, Py_XDECREF, Py_XINCREF
@@ -17,7 +17,7 @@ from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memchr, memcpy, memset
 
 from . import formats as F
 from . import wire as _wire
@@ -75,6 +75,7 @@ cdef enum:
 
 cdef object _as_text_v6 = F.ipv6_text
 cdef object _ip_literal = F.ip_literal
+cdef object _UDPV4_TYPE = UDPv4Address
 
 
 # --- growable output buffer -----------------------------------------------------------------------------
@@ -323,6 +324,25 @@ cdef int enc_item(Writer* w, int code, int size, object value, bint little) exce
     return 0
 
 
+cdef long long _FIXED_LOW[IT_STR + 1]
+cdef long long _FIXED_HIGH[IT_STR + 1]
+_FIXED_LOW[:] = [1, 1, -0x80, 0, -0x8000, 0, -0x80000000, 0, -0x7FFFFFFFFFFFFFFF - 1, 0, 1, 1, 1, 1]
+_FIXED_HIGH[:] = [0, 0, 0x7F, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0x7FFFFFFFFFFFFFFF, 0x7FFFFFFFFFFFFFFF,
+                  0, 0, 0, 0]
+
+
+cdef inline int enc_fixed(Writer* w, int code, int size, object value) except -1:
+    """``enc_item`` (big-endian) with a short path for an in-range int; anything else goes to ``enc_item``."""
+    cdef long long signed_value
+    cdef int overflow = 0
+    if PyLong_CheckExact(value) and _FIXED_LOW[code] <= _FIXED_HIGH[code]:
+        signed_value = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and _FIXED_LOW[code] <= signed_value <= _FIXED_HIGH[code]:
+            put_be(w_reserve(w, size), <uint64_t>signed_value, size)
+            return 0
+    return enc_item(w, code, size, value, False)
+
+
 cdef bytes as_bytes(object value, str what):
     if type(value) is bytes:
         return value
@@ -395,7 +415,7 @@ cdef int parse_ipv4_lenient(object host, uint8_t* out) except -1:
         c = <unsigned char>text[position]
         if c == 0 or not (c == 32 or 9 <= c <= 13):
             raise PackError(f"illegal IPv4 address {host!r}")
-    if "\x00" in host:
+    if memchr(text, 0, length) != NULL:
         raise PackError(f"IPv4 host {host!r} contains a NUL character")
     if value > (0xFFFFFFFF, 0xFFFFFF, 0xFFFF, 0xFF)[n_parts]:
         raise PackError(f"illegal IPv4 address {host!r}")
@@ -421,6 +441,8 @@ cdef tuple host_port(object value):
 
 
 cdef int check_sized(object value) except -1:
+    if type(value) is list or type(value) is tuple:
+        return 0
     if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__len__"):
         raise PackError(f"expected a list, got {type(value).__name__}")
     return 0
@@ -474,7 +496,11 @@ cdef int enc1(Writer* w, COp op, object value) except -1:
             value = as_bytes(value, "raw")
         return w_bytes(w, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     if kind == K_IPV4:
-        host, port = host_port(value)
+        if type(value) is _UDPV4_TYPE or type(value) is tuple and PyTuple_GET_SIZE(value) >= 2:
+            host = <object>PyTuple_GET_ITEM(value, 0)
+            port = <object>PyTuple_GET_ITEM(value, 1)
+        else:
+            host, port = host_port(value)
         parse_ipv4_lenient(host, address)
         w_bytes(w, <char*>address, 4)
         return enc_port(w, port)
@@ -789,6 +815,25 @@ cdef class _PackPlan:
     cdef tuple names
     cdef tuple hooks         # per name: fix_pack function or None
     cdef bint has_hooks
+    cdef bint fixed          # no hooks, only single-value fixed-width fields: the size is known up front
+    cdef Py_ssize_t n_fixed
+    cdef Py_ssize_t fixed_size
+    cdef int fixed_codes[MAX_FIELDS]
+    cdef int fixed_sizes[MAX_FIELDS]
+
+    cdef bytes pack_fixed(self, object obj):
+        """The bytes of ``obj`` written straight into a bytes object of the plan's size."""
+        cdef Writer w
+        cdef Py_ssize_t index
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, self.fixed_size)
+        w.buf = PyBytes_AS_STRING(out)
+        w.length = 0
+        w.capacity = self.fixed_size
+        w.heap = False
+        for index in range(self.n_fixed):
+            enc_fixed(&w, self.fixed_codes[index], self.fixed_sizes[index],
+                      PyObject_GetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index)))
+        return out
 
     cdef int run(self, Writer* w, object obj) except -1:
         cdef Py_ssize_t index, n = PyList_GET_SIZE(self.ops), position = 0
@@ -942,6 +987,8 @@ cdef class Serializer:
     cdef dict _format_ops
     cdef object _last_unpack_cls          # one-entry cache in front of _unpack_plans
     cdef _UnpackPlan _last_unpack_plan
+    cdef object _last_pack_cls            # one-entry cache in front of _pack_plans
+    cdef object _last_pack_plan           # its _PackPlan, or False
     cdef object __weakref__
 
     def __init__(self):
@@ -966,6 +1013,8 @@ cdef class Serializer:
         self._format_ops.clear()
         self._last_unpack_cls = None
         self._last_unpack_plan = None
+        self._last_pack_cls = None
+        self._last_pack_plan = None
 
     def pack(self, fmt, item):
         """Pack one value with the packer of ``fmt``."""
@@ -985,6 +1034,15 @@ cdef class Serializer:
     def pack_serializable(self, serializable):
         """The bytes of one Serializable."""
         cdef Writer w
+        cdef object plan
+        try:
+            plan = self._pack_plan_of(type(serializable))
+            if plan is not False and (<_PackPlan>plan).fixed:
+                return (<_PackPlan>plan).pack_fixed(serializable)
+        except PackError:
+            raise
+        except Exception as exc:
+            raise PackError(f"Could not pack {type(serializable).__name__}: {exc!r}") from exc
         w_init(&w)
         try:
             self._pack_checked(&w, serializable)
@@ -1051,15 +1109,23 @@ cdef class Serializer:
         except Exception as exc:
             raise PackError(f"Could not pack {type(obj).__name__}: {exc!r}") from exc
 
-    cdef int _pack_into(self, Writer* w, object obj) except -1:
-        cdef _PackPlan plan
-        cdef object found = self._pack_plans.get(type(obj))
+    cdef inline object _pack_plan_of(self, object cls):
+        """The class's _PackPlan, or False (one-entry cache, then the plan table, then compiled)."""
+        cdef object found
+        if cls is self._last_pack_cls:
+            return self._last_pack_plan
+        found = self._pack_plans.get(cls)
         if found is None:
-            found = self._pack_plans[type(obj)] = self._compile_pack(type(obj))
+            found = self._pack_plans[cls] = self._compile_pack(cls)
+        self._last_pack_cls = cls
+        self._last_pack_plan = found
+        return found
+
+    cdef int _pack_into(self, Writer* w, object obj) except -1:
+        cdef object found = self._pack_plan_of(type(obj))
         if found is False:
             return self._pack_generic(w, obj)
-        plan = <_PackPlan>found
-        return plan.run(w, obj)
+        return (<_PackPlan>found).run(w, obj)
 
     cdef int _pack_generic(self, Writer* w, object obj) except -1:
         for item in obj.to_pack_list():
@@ -1107,6 +1173,7 @@ cdef class Serializer:
     cdef object _compile_pack(self, object cls):
         """A _PackPlan reading attributes directly, or False to go through ``to_pack_list``."""
         cdef _PackPlan plan
+        cdef Py_ssize_t index
         layout = layout_of(cls)
         if layout is None or not layout.direct_pack:
             return False
@@ -1124,6 +1191,14 @@ cdef class Serializer:
         plan.names = tuple(layout.names)
         plan.hooks = tuple(layout.pack_hooks)
         plan.has_hooks = any(hook is not None for hook in plan.hooks)
+        plan.fixed = not plan.has_hooks and len(ops) == len(plan.names) and len(ops) <= MAX_FIELDS \
+            and all((<COp>op).kind == K_STRUCT and (<COp>op).n_items == 1 for op in ops)
+        if plan.fixed:
+            plan.n_fixed = len(ops)
+            for index, op in enumerate(ops):
+                plan.fixed_codes[index] = (<COp>op).item_code[0]
+                plan.fixed_sizes[index] = (<COp>op).size
+                plan.fixed_size += (<COp>op).size
         return plan
 
     cdef _UnpackPlan _compile_unpack(self, object cls):
