@@ -688,6 +688,19 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
     return offset
 
 
+cdef inline bytes dec_varlen(COp op, const uint8_t* p, Py_ssize_t* at, Py_ssize_t end):
+    """The bytes of one length-prefixed value at ``at[0]``; advance ``at[0]`` past it."""
+    cdef Py_ssize_t offset = at[0], length
+    if offset + op.size > end:
+        _short(offset, op.size, end, "length prefix")
+    length = <Py_ssize_t>get_be(p + offset, op.size) * op.base
+    offset += op.size
+    if length > end - offset:
+        _short(offset, length, end, "variable-length value")
+    at[0] = offset + length
+    return PyBytes_FromStringAndSize(<const char*>p + offset, length)
+
+
 cdef inline bint single_value(COp op) noexcept:
     """True when ``op`` decodes to exactly one value (every kind but bits and Python packers)."""
     return op.kind != K_BITS and op.kind != K_PYTHON
@@ -715,7 +728,9 @@ cdef object dec1(COp op, bytes data, Py_ssize_t* at, Py_ssize_t end, tuple extra
             PyTuple_SET_ITEM(values, index, value)
             offset += op.item_size[index]
         return values
-    if kind == K_VARLEN or kind == K_UTF8:
+    if kind == K_VARLEN:
+        return dec_varlen(op, p, at, end)
+    if kind == K_UTF8:
         if offset + op.size > end:
             _short(offset, op.size, end, "length prefix")
         length = <Py_ssize_t>get_be(p + offset, op.size) * op.base
@@ -723,12 +738,10 @@ cdef object dec1(COp op, bytes data, Py_ssize_t* at, Py_ssize_t end, tuple extra
         if length > end - offset:
             _short(offset, length, end, "variable-length value")
         at[0] = offset + length
-        if kind == K_UTF8:
-            try:
-                return PyUnicode_DecodeUTF8(<const char*>p + offset, length, "strict")
-            except UnicodeDecodeError as exc:
-                raise PackError(f"invalid UTF-8 at offset {offset}: {exc}") from exc
-        return PyBytes_FromStringAndSize(<const char*>p + offset, length)
+        try:
+            return PyUnicode_DecodeUTF8(<const char*>p + offset, length, "strict")
+        except UnicodeDecodeError as exc:
+            raise PackError(f"invalid UTF-8 at offset {offset}: {exc}") from exc
     if kind == K_RAW:
         at[0] = end
         if offset >= end:
@@ -779,7 +792,10 @@ cdef object dec1(COp op, bytes data, Py_ssize_t* at, Py_ssize_t end, tuple extra
             # the list with its unfilled slots still NULL, which list deallocation allows
             items = PyList_New(count)
             for position in range(count):
-                value = dec1(op.item, data, &offset, end, extra)
+                if op.item.kind == K_VARLEN:
+                    value = dec_varlen(op.item, p, &offset, end)
+                else:
+                    value = dec1(op.item, data, &offset, end, extra)
                 Py_INCREF(value)
                 PyList_SET_ITEM(items, position, value)
         else:
@@ -973,6 +989,8 @@ cdef class _UnpackPlan:
                         _short(offset, op.size, end, "fixed-size field")
                     value = dec_item(p + offset, op.item_code[0], op.item_size[0], False)
                     offset += op.size
+                elif op.kind == K_VARLEN:
+                    value = dec_varlen(op, p, &offset, end)
                 else:
                     value = dec1(op, data, &offset, end, <tuple>PyList_GET_ITEM(self.extras, index))
                 Py_INCREF(value)
