@@ -688,8 +688,8 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
     return offset
 
 
-cdef inline bytes dec_varlen(COp op, const uint8_t* p, Py_ssize_t* at, Py_ssize_t end):
-    """The bytes of one length-prefixed value at ``at[0]``; advance ``at[0]`` past it."""
+cdef inline Py_ssize_t dec_prefixed(COp op, const uint8_t* p, Py_ssize_t* at, Py_ssize_t end) except -1:
+    """Check the length-prefixed value at ``at[0]`` fits; return where its bytes start, ``at[0]`` = their end."""
     cdef Py_ssize_t offset = at[0], length
     if offset + op.size > end:
         _short(offset, op.size, end, "length prefix")
@@ -698,7 +698,13 @@ cdef inline bytes dec_varlen(COp op, const uint8_t* p, Py_ssize_t* at, Py_ssize_
     if length > end - offset:
         _short(offset, length, end, "variable-length value")
     at[0] = offset + length
-    return PyBytes_FromStringAndSize(<const char*>p + offset, length)
+    return offset
+
+
+cdef inline bytes dec_varlen(COp op, const uint8_t* p, Py_ssize_t* at, Py_ssize_t end):
+    """The bytes of one length-prefixed value at ``at[0]``; advance ``at[0]`` past it."""
+    cdef Py_ssize_t start = dec_prefixed(op, p, at, end)
+    return PyBytes_FromStringAndSize(<const char*>p + start, at[0] - start)
 
 
 cdef inline bint single_value(COp op) noexcept:
@@ -731,15 +737,9 @@ cdef object dec1(COp op, bytes data, Py_ssize_t* at, Py_ssize_t end, tuple extra
     if kind == K_VARLEN:
         return dec_varlen(op, p, at, end)
     if kind == K_UTF8:
-        if offset + op.size > end:
-            _short(offset, op.size, end, "length prefix")
-        length = <Py_ssize_t>get_be(p + offset, op.size) * op.base
-        offset += op.size
-        if length > end - offset:
-            _short(offset, length, end, "variable-length value")
-        at[0] = offset + length
+        offset = dec_prefixed(op, p, at, end)
         try:
-            return PyUnicode_DecodeUTF8(<const char*>p + offset, length, "strict")
+            return PyUnicode_DecodeUTF8(<const char*>p + offset, at[0] - offset, "strict")
         except UnicodeDecodeError as exc:
             raise PackError(f"invalid UTF-8 at offset {offset}: {exc}") from exc
     if kind == K_RAW:
