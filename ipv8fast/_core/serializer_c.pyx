@@ -13,7 +13,7 @@ from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_FromLongLong, 
 from cpython.object cimport PyObject, PyObject_IsTrue, PyTypeObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF, Py_XDECREF, Py_XINCREF
-from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -34,6 +34,8 @@ cdef extern from "Python.h":
     object PyNumber_Index(object)
     int PyObject_SetAttr(object, object, object) except -1
     object PyObject_GetAttr(object, object)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object)
     PyTypeObject PyBaseObject_Type
     object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
     size_t PY_VECTORCALL_ARGUMENTS_OFFSET
@@ -649,7 +651,9 @@ cdef str ipv4_text(const uint8_t* p):
         if index < 3:
             text[length] = 46
             length += 1
-    return PyUnicode_DecodeASCII(text, length, NULL)
+    text_object = PyUnicode_New(length, 127)
+    memcpy(PyUnicode_DATA(text_object), text, length)
+    return text_object
 
 
 cdef object address_tuple(object cls, object host, int port):
