@@ -592,10 +592,13 @@ cdef int _short(Py_ssize_t offset, Py_ssize_t size, Py_ssize_t end, str what) ex
 
 
 cdef object dec_item(const uint8_t* p, int code, int size, bint little):
-    cdef uint64_t raw = get_le(p, size) if little else get_be(p, size)
+    cdef uint64_t raw
     cdef double d
     cdef float f
     cdef uint32_t bits32
+    if code == IT_STR or code == IT_CHAR:
+        return PyBytes_FromStringAndSize(<const char*>p, size)
+    raw = get_le(p, size) if little else get_be(p, size)
     if code == IT_BOOL:
         return raw != 0
     if code == IT_U8 or code == IT_U16 or code == IT_U32 or code == IT_U64:
@@ -615,7 +618,7 @@ cdef object dec_item(const uint8_t* p, int code, int size, bint little):
     if code == IT_F64:
         memcpy(&d, &raw, 8)
         return PyFloat_FromDouble(d)
-    return PyBytes_FromStringAndSize(<const char*>p, size)
+    raise PackError(f"unknown item code {code}")
 
 
 cdef extern from *:
