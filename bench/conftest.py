@@ -34,5 +34,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
         for impl in impls:
             ops = row.get(impl)
             ratio = f"{ops / base:6.1f}x" if ops and base else "     -"
-            cells.append(f"{ops or 0:22,.0f} {ratio:>7s}")
+            cells.append(f"{ops:22,.0f} {ratio:>7s}" if ops else f"{'-':>22s} {'':>7s}")
         write(f"{group:28s} {base or 0:16,.0f} " + " ".join(cells))

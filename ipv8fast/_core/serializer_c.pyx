@@ -8,16 +8,18 @@ Every read is bounds-checked against the buffer or the nested window: malformed 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_CheckExact, PyFloat_FromDouble
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.long cimport PyLong_Check, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
+from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
 from cpython.object cimport PyObject, PyObject_IsTrue, PyTypeObject
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF, Py_XDECREF, Py_XINCREF
-from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memchr, memcpy, memset
+
+from sys import intern as _sys_intern
 
 from . import formats as F
 from . import wire as _wire
@@ -32,8 +34,11 @@ cdef extern from "Python.h":
     object PyNumber_Index(object)
     int PyObject_SetAttr(object, object, object) except -1
     object PyObject_GetAttr(object, object)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object)
     PyTypeObject PyBaseObject_Type
     object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
+    size_t PY_VECTORCALL_ARGUMENTS_OFFSET
 
 # op kinds: the values of wire.py, checked at import below
 from ipv8fast._core.wire cimport (ADDRESS as K_ADDRESS, ARRAY as K_ARRAY, BITS as K_BITS, IPV4 as K_IPV4,
@@ -75,6 +80,12 @@ cdef enum:
 
 cdef object _as_text_v6 = F.ipv6_text
 cdef object _ip_literal = F.ip_literal
+cdef object _UDPV4_TYPE = UDPv4Address
+
+
+cdef object _intern(object name):
+    """``name`` as an interned str where it is one (attribute lookups then compare pointers first)."""
+    return _sys_intern(name) if type(name) is str else name
 
 
 # --- growable output buffer -----------------------------------------------------------------------------
@@ -323,6 +334,25 @@ cdef int enc_item(Writer* w, int code, int size, object value, bint little) exce
     return 0
 
 
+cdef long long _FIXED_LOW[IT_STR + 1]
+cdef long long _FIXED_HIGH[IT_STR + 1]
+_FIXED_LOW[:] = [1, 1, -0x80, 0, -0x8000, 0, -0x80000000, 0, -0x7FFFFFFFFFFFFFFF - 1, 0, 1, 1, 1, 1]
+_FIXED_HIGH[:] = [0, 0, 0x7F, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0x7FFFFFFFFFFFFFFF, 0x7FFFFFFFFFFFFFFF,
+                  0, 0, 0, 0]
+
+
+cdef inline int enc_fixed(Writer* w, int code, int size, object value) except -1:
+    """``enc_item`` (big-endian) with a short path for an in-range int; anything else goes to ``enc_item``."""
+    cdef long long signed_value
+    cdef int overflow = 0
+    if PyLong_CheckExact(value) and _FIXED_LOW[code] <= _FIXED_HIGH[code]:
+        signed_value = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and _FIXED_LOW[code] <= signed_value <= _FIXED_HIGH[code]:
+            put_be(w_reserve(w, size), <uint64_t>signed_value, size)
+            return 0
+    return enc_item(w, code, size, value, False)
+
+
 cdef bytes as_bytes(object value, str what):
     if type(value) is bytes:
         return value
@@ -395,7 +425,7 @@ cdef int parse_ipv4_lenient(object host, uint8_t* out) except -1:
         c = <unsigned char>text[position]
         if c == 0 or not (c == 32 or 9 <= c <= 13):
             raise PackError(f"illegal IPv4 address {host!r}")
-    if "\x00" in host:
+    if memchr(text, 0, length) != NULL:
         raise PackError(f"IPv4 host {host!r} contains a NUL character")
     if value > (0xFFFFFFFF, 0xFFFFFF, 0xFFFF, 0xFF)[n_parts]:
         raise PackError(f"illegal IPv4 address {host!r}")
@@ -421,6 +451,8 @@ cdef tuple host_port(object value):
 
 
 cdef int check_sized(object value) except -1:
+    if type(value) is list or type(value) is tuple:
+        return 0
     if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__len__"):
         raise PackError(f"expected a list, got {type(value).__name__}")
     return 0
@@ -474,7 +506,11 @@ cdef int enc1(Writer* w, COp op, object value) except -1:
             value = as_bytes(value, "raw")
         return w_bytes(w, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     if kind == K_IPV4:
-        host, port = host_port(value)
+        if type(value) is _UDPV4_TYPE or type(value) is tuple and PyTuple_GET_SIZE(value) >= 2:
+            host = <object>PyTuple_GET_ITEM(value, 0)
+            port = <object>PyTuple_GET_ITEM(value, 1)
+        else:
+            host, port = host_port(value)
         parse_ipv4_lenient(host, address)
         w_bytes(w, <char*>address, 4)
         return enc_port(w, port)
@@ -556,10 +592,13 @@ cdef int _short(Py_ssize_t offset, Py_ssize_t size, Py_ssize_t end, str what) ex
 
 
 cdef object dec_item(const uint8_t* p, int code, int size, bint little):
-    cdef uint64_t raw = get_le(p, size) if little else get_be(p, size)
+    cdef uint64_t raw
     cdef double d
     cdef float f
     cdef uint32_t bits32
+    if code == IT_STR or code == IT_CHAR:
+        return PyBytes_FromStringAndSize(<const char*>p, size)
+    raw = get_le(p, size) if little else get_be(p, size)
     if code == IT_BOOL:
         return raw != 0
     if code == IT_U8 or code == IT_U16 or code == IT_U32 or code == IT_U64:
@@ -579,7 +618,7 @@ cdef object dec_item(const uint8_t* p, int code, int size, bint little):
     if code == IT_F64:
         memcpy(&d, &raw, 8)
         return PyFloat_FromDouble(d)
-    return PyBytes_FromStringAndSize(<const char*>p, size)
+    raise PackError(f"unknown item code {code}")
 
 
 cdef extern from *:
@@ -587,8 +626,16 @@ cdef extern from *:
     static PyObject* ipv8fast_type_alloc(PyObject* cls, Py_ssize_t n) {
         return ((PyTypeObject*)cls)->tp_alloc((PyTypeObject*)cls, n);
     }
+    static int ipv8fast_set_field(PyObject* obj, PyObject* name, PyObject* value) {
+        /* what `obj.name = value` does, without PyObject_SetAttr's re-interning of the name when the
+           type's setattr is the generic one (no __setattr__ anywhere in its MRO) */
+        if (Py_TYPE(obj)->tp_setattro == PyObject_GenericSetAttr)
+            return PyObject_GenericSetAttr(obj, name, value);
+        return PyObject_SetAttr(obj, name, value);
+    }
     """
     object type_alloc "ipv8fast_type_alloc"(object cls, Py_ssize_t n)
+    int set_field "ipv8fast_set_field"(object obj, object name, object value) except -1
 
 
 cdef str ipv4_text(const uint8_t* p):
@@ -607,7 +654,9 @@ cdef str ipv4_text(const uint8_t* p):
         if index < 3:
             text[length] = 46
             length += 1
-    return PyUnicode_DecodeASCII(text, length, NULL)
+    text_object = PyUnicode_New(length, 127)
+    memcpy(PyUnicode_DATA(text_object), text, length)
+    return text_object
 
 
 cdef object address_tuple(object cls, object host, int port):
@@ -624,58 +673,92 @@ cdef object address_tuple(object cls, object host, int port):
 cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list out, tuple extra) except -1:
     """Decode one op from ``data[offset:end]``, appending the value(s) to ``out``; return the new offset."""
     cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
-    cdef int kind = op.kind, index
-    cdef Py_ssize_t length, count, position
+    cdef int index
+    cdef Py_ssize_t position
     cdef uint8_t byte
-    cdef list items
     if offset < 0:
         raise PackError(f"negative offset {offset}")
-    if kind == K_STRUCT:
-        if offset + op.size > end:
-            _short(offset, op.size, end, "fixed-size field")
-        if not op.as_tuple:
-            out.append(dec_item(p + offset, op.item_code[0], op.item_size[0], False))
-            return offset + op.size
-        values = []
-        position = offset
-        for index in range(op.n_items):
-            values.append(dec_item(p + position, op.item_code[index], op.item_size[index], False))
-            position += op.item_size[index]
-        out.append(tuple(values))
-        return offset + op.size
-    if kind == K_VARLEN or kind == K_UTF8:
-        if offset + op.size > end:
-            _short(offset, op.size, end, "length prefix")
-        length = <Py_ssize_t>get_be(p + offset, op.size) * op.base
-        offset += op.size
-        if length > end - offset:
-            _short(offset, length, end, "variable-length value")
-        if kind == K_UTF8:
-            try:
-                out.append(PyUnicode_DecodeUTF8(<const char*>p + offset, length, "strict"))
-            except UnicodeDecodeError as exc:
-                raise PackError(f"invalid UTF-8 at offset {offset}: {exc}") from exc
-        else:
-            out.append(PyBytes_FromStringAndSize(<const char*>p + offset, length))
-        return offset + length
-    if kind == K_BITS:
+    if op.kind == K_BITS:
         if offset + 1 > end:
             _short(offset, 1, end, "bits")
         byte = p[offset]
         for index in range(7, -1, -1):
             out.append((byte >> index) & 1)
         return offset + 1
+    if op.kind == K_PYTHON:
+        window = data if end == PyBytes_GET_SIZE(data) else data[:end]
+        position = op.target.unpack(window, offset, out, *extra)
+        if position > end:
+            raise PackError(f"{op.target!r} read past the end of the data")
+        return position
+    out.append(dec1(op, data, &offset, end, extra))
+    return offset
+
+
+cdef inline Py_ssize_t dec_prefixed(COp op, const uint8_t* p, Py_ssize_t* at, Py_ssize_t end) except -1:
+    """Check the length-prefixed value at ``at[0]`` fits; return where its bytes start, ``at[0]`` = their end."""
+    cdef Py_ssize_t offset = at[0], length
+    if offset + op.size > end:
+        _short(offset, op.size, end, "length prefix")
+    length = <Py_ssize_t>get_be(p + offset, op.size) * op.base
+    offset += op.size
+    if length > end - offset:
+        _short(offset, length, end, "variable-length value")
+    at[0] = offset + length
+    return offset
+
+
+cdef inline bytes dec_varlen(COp op, const uint8_t* p, Py_ssize_t* at, Py_ssize_t end):
+    """The bytes of one length-prefixed value at ``at[0]``; advance ``at[0]`` past it."""
+    cdef Py_ssize_t start = dec_prefixed(op, p, at, end)
+    return PyBytes_FromStringAndSize(<const char*>p + start, at[0] - start)
+
+
+cdef inline bint single_value(COp op) noexcept:
+    """True when ``op`` decodes to exactly one value (every kind but bits and Python packers)."""
+    return op.kind != K_BITS and op.kind != K_PYTHON
+
+
+cdef object dec1(COp op, bytes data, Py_ssize_t* at, Py_ssize_t end, tuple extra):
+    """Decode the one value of a ``single_value`` op at ``at[0]`` (not negative); advance ``at[0]`` past it."""
+    cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
+    cdef int kind = op.kind, index
+    cdef Py_ssize_t offset = at[0], length, count, position
+    cdef uint8_t byte
+    cdef list items
+    cdef tuple values
+    cdef object value
+    if kind == K_STRUCT:
+        if offset + op.size > end:
+            _short(offset, op.size, end, "fixed-size field")
+        at[0] = offset + op.size
+        if not op.as_tuple:
+            return dec_item(p + offset, op.item_code[0], op.item_size[0], False)
+        values = PyTuple_New(op.n_items)
+        for index in range(op.n_items):
+            value = dec_item(p + offset, op.item_code[index], op.item_size[index], False)
+            Py_INCREF(value)
+            PyTuple_SET_ITEM(values, index, value)
+            offset += op.item_size[index]
+        return values
+    if kind == K_VARLEN:
+        return dec_varlen(op, p, at, end)
+    if kind == K_UTF8:
+        offset = dec_prefixed(op, p, at, end)
+        try:
+            return PyUnicode_DecodeUTF8(<const char*>p + offset, at[0] - offset, "strict")
+        except UnicodeDecodeError as exc:
+            raise PackError(f"invalid UTF-8 at offset {offset}: {exc}") from exc
     if kind == K_RAW:
+        at[0] = end
         if offset >= end:
-            out.append(b"")
-        else:
-            out.append(PyBytes_FromStringAndSize(<const char*>p + offset, end - offset))
-        return end
+            return b""
+        return PyBytes_FromStringAndSize(<const char*>p + offset, end - offset)
     if kind == K_IPV4:
         if offset + 6 > end:
             _short(offset, 6, end, "ipv4 address")
-        out.append(address_tuple(UDPv4Address, ipv4_text(p + offset), <int>get_be(p + offset + 4, 2)))
-        return offset + 6
+        at[0] = offset + 6
+        return address_tuple(UDPv4Address, ipv4_text(p + offset), <int>get_be(p + offset + 4, 2))
     if kind == K_ADDRESS:
         if offset + 1 > end:
             _short(offset, 1, end, "address type")
@@ -684,14 +767,14 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
         if byte == 1:
             if offset + 6 > end:
                 _short(offset, 6, end, "IPv4 address")
-            out.append(address_tuple(UDPv4Address, ipv4_text(p + offset), <int>get_be(p + offset + 4, 2)))
-            return offset + 6
+            at[0] = offset + 6
+            return address_tuple(UDPv4Address, ipv4_text(p + offset), <int>get_be(p + offset + 4, 2))
         if byte == 3:
             if offset + 18 > end:
                 _short(offset, 18, end, "IPv6 address")
             host = _as_text_v6(PyBytes_FromStringAndSize(<const char*>p + offset, 16))
-            out.append(address_tuple(UDPv6Address, host, <int>get_be(p + offset + 16, 2)))
-            return offset + 18
+            at[0] = offset + 18
+            return address_tuple(UDPv6Address, host, <int>get_be(p + offset + 16, 2))
         if byte == 2 and not op.ip_only:
             if offset + 2 > end:
                 _short(offset, 2, end, "host name length")
@@ -703,19 +786,31 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
                 host = PyUnicode_DecodeUTF8(<const char*>p + offset, length, "strict")
             except UnicodeDecodeError:
                 raise PackError(f"host name is not UTF-8 at offset {offset}") from None
-            out.append(address_tuple(DomainAddress, host, <int>get_be(p + offset + length, 2)))
-            return offset + length + 2
+            at[0] = offset + length + 2
+            return address_tuple(DomainAddress, host, <int>get_be(p + offset + length, 2))
         raise PackError(f"unknown address type 0x{byte:02x} at offset {offset - 1}")
     if kind == K_LIST:
         if offset + op.size > end:
             _short(offset, op.size, end, "item count")
         count = <Py_ssize_t>get_be(p + offset, op.size)
         offset += op.size
-        items = []
-        for position in range(count):
-            offset = dec(op.item, data, offset, end, items, extra)
-        out.append(items)
-        return offset
+        if single_value(op.item) and count <= end - offset:
+            # sized up front (each such item but raw takes a byte or more); a failure part-way frees
+            # the list with its unfilled slots still NULL, which list deallocation allows
+            items = PyList_New(count)
+            for position in range(count):
+                if op.item.kind == K_VARLEN:
+                    value = dec_varlen(op.item, p, &offset, end)
+                else:
+                    value = dec1(op.item, data, &offset, end, extra)
+                Py_INCREF(value)
+                PyList_SET_ITEM(items, position, value)
+        else:
+            items = []
+            for position in range(count):
+                offset = dec(op.item, data, offset, end, items, extra)
+        at[0] = offset
+        return items
     if kind == K_ARRAY:
         if offset + op.size > end:
             _short(offset, op.size, end, "array length")
@@ -724,15 +819,17 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
         length = count * op.item_size[0]
         if length > end - offset:
             _short(offset, length, end, "array items")
-        items = []
+        items = PyList_New(count)
         for position in range(count):
             if op.as_tuple:
-                items.append(p[offset] != 0)
+                value = p[offset] != 0
             else:
-                items.append(dec_item(p + offset, op.item_code[0], op.item_size[0], True))
+                value = dec_item(p + offset, op.item_code[0], op.item_size[0], True)
+            Py_INCREF(value)
+            PyList_SET_ITEM(items, position, value)
             offset += op.item_size[0]
-        out.append(items)
-        return offset
+        at[0] = offset
+        return items
     if kind == K_NESTED:
         if PyTuple_GET_SIZE(extra) == 0:
             raise PackError("a nested payload needs its class")
@@ -743,17 +840,10 @@ cdef Py_ssize_t dec(COp op, bytes data, Py_ssize_t offset, Py_ssize_t end, list 
         if length > end - offset:
             _short(offset, length, end, "nested payload")
         cls = <object>PyTuple_GET_ITEM(extra, 0)
+        at[0] = offset + length
         if isinstance(op.target, Serializer):
-            out.append((<Serializer>op.target)._unpack_window(cls, data, offset, offset + length)[0])
-        else:
-            out.append(op.target.unpack_serializable(cls, data[offset:offset + length])[0])
-        return offset + length
-    if kind == K_PYTHON:
-        window = data if end == PyBytes_GET_SIZE(data) else data[:end]
-        position = op.target.unpack(window, offset, out, *extra)
-        if position > end:
-            raise PackError(f"{op.target!r} read past the end of the data")
-        return position
+            return (<Serializer>op.target)._unpack_window(cls, data, offset, offset + length)[0]
+        return op.target.unpack_serializable(cls, data[offset:offset + length])[0]
     raise PackError(f"unknown op kind {kind}")
 
 
@@ -789,6 +879,25 @@ cdef class _PackPlan:
     cdef tuple names
     cdef tuple hooks         # per name: fix_pack function or None
     cdef bint has_hooks
+    cdef bint fixed          # no hooks, only single-value fixed-width fields: the size is known up front
+    cdef Py_ssize_t n_fixed
+    cdef Py_ssize_t fixed_size
+    cdef int fixed_codes[MAX_FIELDS]
+    cdef int fixed_sizes[MAX_FIELDS]
+
+    cdef bytes pack_fixed(self, object obj):
+        """The bytes of ``obj`` written straight into a bytes object of the plan's size."""
+        cdef Writer w
+        cdef Py_ssize_t index
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, self.fixed_size)
+        w.buf = PyBytes_AS_STRING(out)
+        w.length = 0
+        w.capacity = self.fixed_size
+        w.heap = False
+        for index in range(self.n_fixed):
+            enc_fixed(&w, self.fixed_codes[index], self.fixed_sizes[index],
+                      PyObject_GetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index)))
+        return out
 
     cdef int run(self, Writer* w, object obj) except -1:
         cdef Py_ssize_t index, n = PyList_GET_SIZE(self.ops), position = 0
@@ -824,35 +933,33 @@ cdef class _UnpackPlan:
     cdef bint direct_build      # from_unpack_list is the stock one: apply the hooks here, call the class
     cdef bint fast_construct    # __init__ is the vp_compile'd one: set the attributes without calling it
     cdef bint simple            # fast_construct, no hooks, only single-value fixed-width fields
+    cdef bint one_value         # every op decodes to one value (at most MAX_FIELDS): no list in between
     cdef object init            # the class's vp_compile'd __init__ (a plain function)
     cdef bint call_init         # many fields: calling __init__ beats one generic setattr per field
     cdef Py_ssize_t n_simple
     cdef int simple_codes[MAX_FIELDS]
     cdef int simple_sizes[MAX_FIELDS]
     cdef Py_ssize_t simple_size
-    cdef tuple names
+    cdef tuple names            # interned
     cdef tuple hooks            # per name: bound fix_unpack or None
     cdef bint has_hooks
     cdef bint hooks_skip_none
 
     cdef tuple run(self, bytes data, Py_ssize_t offset, Py_ssize_t end):
         cdef Py_ssize_t index, n = PyList_GET_SIZE(self.ops)
-        cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
+        cdef PyObject* stack[MAX_FIELDS + 1]
         cdef list values
         cdef COp op
         if offset < 0:
             raise PackError(f"negative offset {offset}")
         if self.simple:
-            return self._run_simple(p, offset, end)
+            return self._run_simple(<const uint8_t*>PyBytes_AS_STRING(data), offset, end)
+        if self.one_value:
+            return self._run_values(data, offset, end)
         values = []
         for index in range(n):
             op = <COp>PyList_GET_ITEM(self.ops, index)
-            if op.kind == K_STRUCT and not op.as_tuple:
-                if offset + op.size > end:
-                    _short(offset, op.size, end, "fixed-size field")
-                values.append(dec_item(p + offset, op.item_code[0], op.item_size[0], False))
-                offset += op.size
-            elif op.kind == K_PYTHON:
+            if op.kind == K_PYTHON:
                 try:
                     offset = dec(op, data, offset, end, values, <tuple>PyList_GET_ITEM(self.extras, index))
                 except PackError:
@@ -862,14 +969,66 @@ cdef class _UnpackPlan:
                                     f"{self.cls.__name__}: {exc!r}") from exc
             else:
                 offset = dec(op, data, offset, end, values, <tuple>PyList_GET_ITEM(self.extras, index))
-        if self.direct_build:
-            if self.has_hooks:
-                self._apply_hooks(values)
-            if self.fast_construct and PyList_GET_SIZE(values) == PyTuple_GET_SIZE(self.names) \
-                    and PyList_GET_SIZE(values) <= MAX_FIELDS:
-                return self._construct(values), offset
-            return self.cls(*values), offset
-        return self.build(*values), offset
+        if self.direct_build and self.has_hooks:
+            self._apply_hooks(values)
+        n = PyList_GET_SIZE(values)
+        if n > MAX_FIELDS:
+            return (self.cls(*values) if self.direct_build else self.build(*values)), offset
+        stack[0] = NULL
+        for index in range(n):
+            stack[index + 1] = PyList_GET_ITEM(values, index)     # borrowed: the list keeps them
+        return self._make(stack, n), offset
+
+    cdef tuple _run_values(self, bytes data, Py_ssize_t offset, Py_ssize_t end):
+        """Decode each field's one value onto a C array, then build the instance from it."""
+        cdef Py_ssize_t index, n = PyList_GET_SIZE(self.ops)
+        cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
+        cdef PyObject* stack[MAX_FIELDS + 1]
+        cdef COp op
+        cdef object value
+        for index in range(n + 1):
+            stack[index] = NULL
+        try:
+            for index in range(n):
+                op = <COp>PyList_GET_ITEM(self.ops, index)
+                if op.kind == K_STRUCT and not op.as_tuple:
+                    if offset + op.size > end:
+                        _short(offset, op.size, end, "fixed-size field")
+                    value = dec_item(p + offset, op.item_code[0], op.item_size[0], False)
+                    offset += op.size
+                elif op.kind == K_VARLEN:
+                    value = dec_varlen(op, p, &offset, end)
+                else:
+                    value = dec1(op, data, &offset, end, <tuple>PyList_GET_ITEM(self.extras, index))
+                Py_INCREF(value)
+                stack[index + 1] = <PyObject*>value
+            if self.direct_build and self.has_hooks:
+                self._apply_hooks_to(stack, n)
+            obj = self._make(stack, n)
+        finally:
+            for index in range(n):
+                Py_XDECREF(stack[index + 1])
+        return obj, offset
+
+    cdef object _make(self, PyObject** stack, Py_ssize_t n):
+        """The instance from the ``n`` values at ``stack[1:]`` (``stack[0]`` is scratch): what the class's
+        ``from_unpack_list(*values)`` builds, without the generic call machinery where it can be skipped."""
+        cdef Py_ssize_t index
+        if not self.direct_build:
+            return PyObject_Vectorcall(self.build, stack + 1, <size_t>n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+        if not self.fast_construct or n != PyTuple_GET_SIZE(self.names):
+            return PyObject_Vectorcall(self.cls, stack + 1, <size_t>n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+        obj = PyBaseObject_Type.tp_new(<type>self.cls, <PyObject*>_EMPTY, NULL)
+        if not self.call_init:
+            for index in range(n):
+                set_field(obj, <object>PyTuple_GET_ITEM(self.names, index), <object>stack[index + 1])
+            return obj
+        stack[0] = <PyObject*>obj
+        try:
+            PyObject_Vectorcall(self.init, stack, <size_t>(n + 1), NULL)
+        finally:
+            stack[0] = NULL
+        return obj
 
     cdef tuple _run_simple(self, const uint8_t* p, Py_ssize_t offset, Py_ssize_t end):
         """Fixed-width fields only, no hooks, vp_compile'd class: decode straight into the new instance."""
@@ -884,8 +1043,8 @@ cdef class _UnpackPlan:
         obj = PyBaseObject_Type.tp_new(<type>self.cls, <PyObject*>_EMPTY, NULL)
         if not self.call_init:
             for index in range(n):
-                PyObject_SetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index),
-                                 dec_item(p + offset, self.simple_codes[index], self.simple_sizes[index], False))
+                set_field(obj, <object>PyTuple_GET_ITEM(self.names, index),
+                          dec_item(p + offset, self.simple_codes[index], self.simple_sizes[index], False))
                 offset += self.simple_sizes[index]
             return obj, offset
         stack[0] = <PyObject*>obj
@@ -903,21 +1062,6 @@ cdef class _UnpackPlan:
                 Py_XDECREF(stack[index + 1])
         return obj, offset
 
-    cdef object _construct(self, list values):
-        """What ``cls(*values)`` does for a vp_compile'd class, minus the generic type-call machinery."""
-        cdef Py_ssize_t index, n = PyList_GET_SIZE(values)
-        cdef PyObject* stack[MAX_FIELDS + 1]
-        obj = PyBaseObject_Type.tp_new(<type>self.cls, <PyObject*>_EMPTY, NULL)
-        if not self.call_init:
-            for index in range(n):
-                PyObject_SetAttr(obj, <object>PyTuple_GET_ITEM(self.names, index), <object>PyList_GET_ITEM(values, index))
-            return obj
-        stack[0] = <PyObject*>obj
-        for index in range(n):
-            stack[index + 1] = PyList_GET_ITEM(values, index)
-        PyObject_Vectorcall(self.init, stack, n + 1, NULL)
-        return obj
-
     cdef int _apply_hooks(self, list values) except -1:
         cdef Py_ssize_t index, n = min(PyList_GET_SIZE(values), PyTuple_GET_SIZE(self.hooks))
         for index in range(n):
@@ -925,6 +1069,21 @@ cdef class _UnpackPlan:
             value = <object>PyList_GET_ITEM(values, index)
             if hook is not None and not (self.hooks_skip_none and value is None):
                 values[index] = hook(value)
+        return 0
+
+    cdef int _apply_hooks_to(self, PyObject** stack, Py_ssize_t n) except -1:
+        """``_apply_hooks`` over the owned values at ``stack[1:n + 1]``."""
+        cdef Py_ssize_t index
+        cdef object hook, value
+        n = min(n, PyTuple_GET_SIZE(self.hooks))
+        for index in range(n):
+            hook = <object>PyTuple_GET_ITEM(self.hooks, index)
+            value = <object>stack[index + 1]
+            if hook is not None and not (self.hooks_skip_none and value is None):
+                value = hook(value)
+                Py_INCREF(value)
+                Py_XDECREF(stack[index + 1])
+                stack[index + 1] = <PyObject*>value
         return 0
 
 
@@ -942,6 +1101,8 @@ cdef class Serializer:
     cdef dict _format_ops
     cdef object _last_unpack_cls          # one-entry cache in front of _unpack_plans
     cdef _UnpackPlan _last_unpack_plan
+    cdef object _last_pack_cls            # one-entry cache in front of _pack_plans
+    cdef object _last_pack_plan           # its _PackPlan, or False
     cdef object __weakref__
 
     def __init__(self):
@@ -966,6 +1127,8 @@ cdef class Serializer:
         self._format_ops.clear()
         self._last_unpack_cls = None
         self._last_unpack_plan = None
+        self._last_pack_cls = None
+        self._last_pack_plan = None
 
     def pack(self, fmt, item):
         """Pack one value with the packer of ``fmt``."""
@@ -985,6 +1148,15 @@ cdef class Serializer:
     def pack_serializable(self, serializable):
         """The bytes of one Serializable."""
         cdef Writer w
+        cdef object plan
+        try:
+            plan = self._pack_plan_of(type(serializable))
+            if plan is not False and (<_PackPlan>plan).fixed:
+                return (<_PackPlan>plan).pack_fixed(serializable)
+        except PackError:
+            raise
+        except Exception as exc:
+            raise PackError(f"Could not pack {type(serializable).__name__}: {exc!r}") from exc
         w_init(&w)
         try:
             self._pack_checked(&w, serializable)
@@ -1051,15 +1223,23 @@ cdef class Serializer:
         except Exception as exc:
             raise PackError(f"Could not pack {type(obj).__name__}: {exc!r}") from exc
 
-    cdef int _pack_into(self, Writer* w, object obj) except -1:
-        cdef _PackPlan plan
-        cdef object found = self._pack_plans.get(type(obj))
+    cdef inline object _pack_plan_of(self, object cls):
+        """The class's _PackPlan, or False (one-entry cache, then the plan table, then compiled)."""
+        cdef object found
+        if cls is self._last_pack_cls:
+            return self._last_pack_plan
+        found = self._pack_plans.get(cls)
         if found is None:
-            found = self._pack_plans[type(obj)] = self._compile_pack(type(obj))
+            found = self._pack_plans[cls] = self._compile_pack(cls)
+        self._last_pack_cls = cls
+        self._last_pack_plan = found
+        return found
+
+    cdef int _pack_into(self, Writer* w, object obj) except -1:
+        cdef object found = self._pack_plan_of(type(obj))
         if found is False:
             return self._pack_generic(w, obj)
-        plan = <_PackPlan>found
-        return plan.run(w, obj)
+        return (<_PackPlan>found).run(w, obj)
 
     cdef int _pack_generic(self, Writer* w, object obj) except -1:
         for item in obj.to_pack_list():
@@ -1107,6 +1287,7 @@ cdef class Serializer:
     cdef object _compile_pack(self, object cls):
         """A _PackPlan reading attributes directly, or False to go through ``to_pack_list``."""
         cdef _PackPlan plan
+        cdef Py_ssize_t index
         layout = layout_of(cls)
         if layout is None or not layout.direct_pack:
             return False
@@ -1121,9 +1302,17 @@ cdef class Serializer:
         plan = _PackPlan.__new__(_PackPlan)
         plan.ops = ops
         plan.widths = widths
-        plan.names = tuple(layout.names)
+        plan.names = tuple([_intern(name) for name in layout.names])
         plan.hooks = tuple(layout.pack_hooks)
         plan.has_hooks = any(hook is not None for hook in plan.hooks)
+        plan.fixed = not plan.has_hooks and len(ops) == len(plan.names) and len(ops) <= MAX_FIELDS \
+            and all((<COp>op).kind == K_STRUCT and (<COp>op).n_items == 1 for op in ops)
+        if plan.fixed:
+            plan.n_fixed = len(ops)
+            for index, op in enumerate(ops):
+                plan.fixed_codes[index] = (<COp>op).item_code[0]
+                plan.fixed_sizes[index] = (<COp>op).size
+                plan.fixed_size += (<COp>op).size
         return plan
 
     cdef _UnpackPlan _compile_unpack(self, object cls):
@@ -1134,12 +1323,13 @@ cdef class Serializer:
         plan.ops = self._fields(list(format_list_of(cls)), plan.extras, plan.format_names)
         plan.cls = cls
         plan.build = cls.from_unpack_list
+        plan.one_value = len(plan.ops) <= MAX_FIELDS and all(single_value(<COp>op) for op in plan.ops)
         layout = layout_of(cls)
         plan.direct_build = layout is not None and layout.direct_build
         if plan.direct_build:
             plan.fast_construct = layout.fast_construct and len(layout.names) <= MAX_FIELDS
             plan.init = cls.__init__
-            plan.names = tuple(layout.names)
+            plan.names = tuple([_intern(name) for name in layout.names])
             plan.hooks = tuple(layout.unpack_hooks)
             plan.has_hooks = any(hook is not None for hook in plan.hooks)
             plan.hooks_skip_none = layout.hooks_skip_none
