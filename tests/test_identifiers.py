@@ -31,6 +31,11 @@ def test_claim_release_contains(twin: ModuleType) -> None:
     assert pool.claim(10) is False and pool.claim(-1) is False and pool.claim(2 ** 80) is False
     assert pool.release(5) is True and pool.release(5) is False and pool.release(11) is False
     assert pool.free == 8
+    assert pool.claim(True) is True and 1 in pool and pool.release(1) is True  # a bool is the int it is
+    with pytest.raises(TypeError):
+        pool.claim(3.0)
+    with pytest.raises(TypeError):
+        pool.release("3")
 
 
 def test_pick_is_unclaimed_and_exhaustion(twin: ModuleType) -> None:

@@ -435,6 +435,43 @@ def test_random_number_cache(rcm: ModuleType, harness: LoopHarness) -> None:
     harness.run(rc.shutdown())
 
 
+@pytest.mark.parametrize("size", [1, 7, 65536, 2 ** 32, 2 ** 53, 2 ** 53 + 1, 2 ** 64 + 3, 10 ** 30])
+def test_random_draws_are_py_ipv8s_for_every_range(rcm: ModuleType, harness: LoopHarness, size: int) -> None:
+    """Also where the compiled store draws in C arithmetic (ranges up to 2**53) and beyond, in Python."""
+    class Sized(rcm.RandomNumberCache):
+        identifier_range = size
+
+    rc = rcm.RequestCache()
+    random.seed(7)
+    drawn = [rc.add(Sized(rc, f"sized{i}")).number for i in range(20)]  # empty prefixes: one draw each
+    random.seed(7)
+    assert drawn == [int(random.random() * size) for _ in range(20)]
+    harness.run(rc.shutdown())
+
+
+def test_a_prefix_emptied_and_refilled_behaves_as_new(rcm: ModuleType, harness: LoopHarness) -> None:
+    """Many prefixes emptied and refilled in turn (the store keeps a few empty buckets for reuse)."""
+    class Plain(rcm.NumberCache):
+        pass
+
+    rc = rcm.RequestCache()
+    for round_ in range(3):
+        for prefix in range(20):
+            twin_of_first = Plain(rc, f"p{prefix}", 0)
+            for number in range(3):
+                assert rc.add(Plain(rc, f"p{prefix}", number)) is not None
+            assert rc.add(twin_of_first) is None  # a duplicate is still refused
+        assert len(rc) == 60
+        for prefix in range(20):
+            for number in range(3):
+                assert rc.pop(f"p{prefix}", number).number == number
+            assert not rc.has(f"p{prefix}", 0) and rc.get(f"p{prefix}", 1) is None
+            with pytest.raises(KeyError):
+                rc.pop(f"p{prefix}", 2)
+        assert len(rc) == 0
+    harness.run(rc.shutdown())
+
+
 def test_random_number_cache_exhausted(rcm: ModuleType, harness: LoopHarness) -> None:
     class Plain(rcm.NumberCache):
         pass

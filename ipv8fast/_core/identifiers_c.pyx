@@ -16,11 +16,6 @@ __all__ = ["IdentifierPool"]
 cdef class IdentifierPool:
     """Which of ``range(size)`` are claimed."""
 
-    cdef uint32_t *perm
-    cdef uint32_t *pos
-    cdef Py_ssize_t _size
-    cdef Py_ssize_t _free
-
     def __cinit__(self):
         self.perm = NULL
         self.pos = NULL
@@ -62,13 +57,21 @@ cdef class IdentifierPool:
             return False
         return self.pos[<Py_ssize_t>number] >= self._free
 
-    cpdef bint claim(self, object number) except -1:
-        """Mark ``number`` as in use; False if it was already claimed or is out of range."""
-        cdef Py_ssize_t n, at, other
-        if not 0 <= number < self._size:
-            return False
-        n = number
-        at = self.pos[n]
+    cdef Py_ssize_t index_of(self, object number) except -2:
+        """``number`` as an index into this pool, or -1 when it is outside ``range(size)``."""
+        cdef Py_ssize_t n
+        if type(number) is not int:
+            if not isinstance(number, int):
+                raise TypeError(f"number must be an int, not {type(number).__name__}")
+            number = int(number)
+        try:
+            n = number
+        except OverflowError:  # beyond Py_ssize_t: out of range
+            return -1
+        return n if 0 <= n < self._size else -1
+
+    cdef bint claim_at(self, Py_ssize_t n) noexcept:
+        cdef Py_ssize_t at = self.pos[n], other
         if at >= self._free:
             return False
         self._free -= 1
@@ -79,13 +82,8 @@ cdef class IdentifierPool:
         self.pos[n] = <uint32_t>self._free
         return True
 
-    cpdef bint release(self, object number) except -1:
-        """Mark ``number`` as unused again; False if it was not claimed or is out of range."""
-        cdef Py_ssize_t n, at, other
-        if not 0 <= number < self._size:
-            return False
-        n = number
-        at = self.pos[n]
+    cdef bint release_at(self, Py_ssize_t n) noexcept:
+        cdef Py_ssize_t at = self.pos[n], other
         if at < self._free:
             return False
         other = self.perm[self._free]
@@ -95,6 +93,16 @@ cdef class IdentifierPool:
         self.pos[n] = <uint32_t>self._free
         self._free += 1
         return True
+
+    cpdef bint claim(self, object number) except -1:
+        """Mark ``number`` as in use; False if it was already claimed or is out of range."""
+        cdef Py_ssize_t n = self.index_of(number)
+        return n >= 0 and self.claim_at(n)
+
+    cpdef bint release(self, object number) except -1:
+        """Mark ``number`` as unused again; False if it was not claimed or is out of range."""
+        cdef Py_ssize_t n = self.index_of(number)
+        return n >= 0 and self.release_at(n)
 
     cpdef object pick(self, double random_value):
         """An unclaimed number chosen by ``random_value`` in [0, 1); RuntimeError when none is left."""

@@ -8,7 +8,9 @@ occupied slot. Entries fire in due order, never early, as ``callback(arg)``; a c
 reported to ``loop.call_exception_handler``. Handles are opaque ints (slot index + allocation sequence).
 """
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.dict cimport PyDict_GetItem, PyDict_Next, PyDict_SetItem
+from cpython.dict cimport PyDict_Clear, PyDict_DelItem, PyDict_GetItem, PyDict_Next, PyDict_SetItem, PyDict_Size
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble
+from cpython.long cimport PyLong_FromSsize_t
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport ceil
@@ -23,7 +25,7 @@ import random as _random_module
 import time as _time_module
 from asyncio.base_events import BaseEventLoop
 
-from ipv8fast._core.identifiers_c import IdentifierPool
+from ipv8fast._core.identifiers_c cimport IdentifierPool
 from ipv8fast._core.limits import DEFAULT_TICK, EXHAUSTED_MESSAGE, LEVELS, MAX_POOL_SIZE, SLOT_BITS
 
 __all__ = ["CacheBase", "CacheStore", "RandomCacheBase", "TimerWheel", "describe_bad_cache", "prefix_of"]
@@ -346,7 +348,7 @@ cdef class TimerWheel:
         return 0
 
     cdef inline bint _cancel_raw(self, uint64_t handle) noexcept:
-        cdef int32_t index = <int32_t>(handle & 0xFFFFFFFF)
+        cdef int32_t index = <int32_t>(handle & 0xFFFFFFFFULL)
         if index < N_SENTINELS or index >= self.capacity:
             return False
         if self.nodes[index].list < 0 or self.nodes[index].seq != <uint32_t>(handle >> 32):
@@ -356,7 +358,7 @@ cdef class TimerWheel:
         return True
 
     cdef inline bint _pending_raw(self, uint64_t handle) noexcept:
-        cdef int32_t index = <int32_t>(handle & 0xFFFFFFFF)
+        cdef int32_t index = <int32_t>(handle & 0xFFFFFFFFULL)
         if index < N_SENTINELS or index >= self.capacity:
             return False
         return self.nodes[index].list >= 0 and self.nodes[index].seq == <uint32_t>(handle >> 32)
@@ -424,7 +426,7 @@ cdef class TimerWheel:
         if not isinstance(handle, int) or handle < 0 or handle > 0xFFFFFFFFFFFFFFFF:
             return -1
         value = handle
-        index = <int32_t>(value & 0xFFFFFFFF)
+        index = <int32_t>(value & 0xFFFFFFFFULL)
         if index < N_SENTINELS or index >= self.capacity:
             return -1
         if self.nodes[index].list < 0 or self.nodes[index].seq != <uint32_t>(value >> 32):
@@ -653,14 +655,9 @@ cdef class TimerWheel:
 
 cdef extern from "Python.h":
     PyObject *_PyType_Lookup(PyTypeObject *type, object name)
-    ctypedef struct _MethodDef "PyMethodDef":
-        pass
-    ctypedef struct _CFunction "PyCFunctionObject":
-        _MethodDef *m_ml
-        PyObject *m_self
-    ctypedef struct _MethodDescr "PyMethodDescrObject":
-        _MethodDef *d_method
-    bint PyCFunction_Check(object op)
+    bint PyMethod_Check(object op)
+    PyObject *PyMethod_GET_FUNCTION(object op)
+    PyObject *PyMethod_GET_SELF(object op)
     int PyObject_GC_IsTracked(PyObject *op)
     void PyObject_GC_Track(PyObject *op)
     void PyObject_GC_UnTrack(PyObject *op)
@@ -673,12 +670,45 @@ QUICK_DRAWS = C_QUICK_DRAWS
 MAX_DRAWS = C_MAX_DRAWS
 
 cdef object _draw = _random_module.random
+#: sizes up to this draw their number in C arithmetic, exactly as ``int(random.random() * size)`` would
+cdef Py_ssize_t C_DRAW_LIMIT = 1 << 53
+
+
+cdef inline object _draw_below(object size, Py_ssize_t c_size):
+    """``int(random.random() * size)``; ``c_size`` is ``size`` when it is an int up to C_DRAW_LIMIT, else -1."""
+    cdef object drawn = _draw()
+    if c_size >= 0 and type(drawn) is float:
+        return PyLong_FromSsize_t(<Py_ssize_t>(PyFloat_AS_DOUBLE(drawn) * <double>c_size))
+    return int(drawn * size)
+
+
+cdef inline Py_ssize_t _c_size(object size) except -2:
+    """``size`` for _draw_below's C path, or -1 when it is not a plain int in 0 .. C_DRAW_LIMIT."""
+    cdef Py_ssize_t n
+    if type(size) is not int:
+        return -1
+    try:
+        n = size
+    except OverflowError:
+        return -1
+    return n if 0 <= n <= C_DRAW_LIMIT else -1
+
+
 cdef object _get_running_loop = asyncio._get_running_loop
 cdef object _ensure_future = asyncio.ensure_future
 cdef object _isawaitable = inspect.isawaitable
 cdef object _FINDER_NAME = "find_unclaimed_identifier"
-cdef _MethodDef *_HAS_METHOD = NULL  # CacheStore.has's C method (set once CacheStore exists)
+cdef PyObject *_HAS_FUNCTION = NULL  # CacheStore.has (set once CacheStore exists; the class keeps it alive)
 cdef object _NO_FUTURES = ()
+#: empty buckets a store keeps for their prefixes (saves a dict per cache where one is pending at a time)
+DEF C_EMPTY_BUCKETS_KEPT = 8
+
+
+cdef inline int _release(IdentifierPool pool, object number) except -1:
+    cdef Py_ssize_t at = pool.index_of(number)
+    if at >= 0:
+        pool.release_at(at)
+    return 0
 
 
 cdef class CacheBase:
@@ -694,8 +724,8 @@ cdef class CacheBase:
     def __init__(self, request_cache, prefix, number):
         cdef object has = request_cache.has
         cdef PyObject *store
-        if PyCFunction_Check(has) and (<_CFunction *><PyObject *>has).m_ml == _HAS_METHOD:
-            store = (<_CFunction *><PyObject *>has).m_self  # RequestCache's bound CacheStore.has: no call
+        if PyMethod_Check(has) and PyMethod_GET_FUNCTION(has) == _HAS_FUNCTION:
+            store = PyMethod_GET_SELF(has)  # RequestCache's bound CacheStore.has: no call
             if (<CacheStore>store)._contains(prefix, number):
                 raise RuntimeError(f"This number is already in use '{number}'")
         elif has(prefix, number):
@@ -792,8 +822,9 @@ cdef object _find_unclaimed(object request_cache, object prefix, object size):
     store = getattr(request_cache, "_store", None)
     if type(store) is CacheStore:
         return (<CacheStore>store).find_unclaimed(prefix, size)
+    cdef Py_ssize_t c_size = _c_size(size)
     for _ in range(C_MAX_DRAWS):  # py-ipv8's way, on any object with has()
-        number = int(_draw() * size)
+        number = _draw_below(size, c_size)
         if not request_cache.has(prefix, number):
             return number
     raise RuntimeError(EXHAUSTED_MESSAGE)
@@ -826,6 +857,7 @@ cdef class CacheStore(TimerWheel):
     cdef public object filters
     cdef public object logger
     cdef bint registered  # in _UNTRACKING: its pending caches are untracked by the GC
+    cdef int empty_buckets  # buckets kept empty for their prefix's next cache (at most C_EMPTY_BUCKETS_KEPT)
 
     def __dealloc__(self):
         if self.registered:
@@ -836,6 +868,7 @@ cdef class CacheStore(TimerWheel):
         TimerWheel.__init__(self, loop, tick)
         self.buckets = {}
         self.pools = {}
+        self.empty_buckets = 0
         self.waiters = {}
         self.timeout_tasks = set()
         self.closed = False
@@ -872,6 +905,8 @@ cdef class CacheStore(TimerWheel):
         cdef CacheBase entry
         cdef dict bucket
         cdef PyObject *found
+        cdef IdentifierPool pool
+        cdef Py_ssize_t at
         cdef double seconds
         assert isinstance(cache, CacheBase) and isinstance((<CacheBase>cache)._number, int) and \
             isinstance((<CacheBase>cache)._prefix, str), describe_bad_cache(cache)
@@ -897,14 +932,19 @@ cdef class CacheStore(TimerWheel):
             self.buckets[prefix] = bucket
         else:
             bucket = <dict>found
-            if number in bucket:
+            if PyDict_Size(bucket) == 0:
+                self.empty_buckets -= 1
+            elif number in bucket:
                 self.logger.error("Attempted to add cache %s twice!", cache)
                 return None
         PyDict_SetItem(bucket, number, cache)
         if self.pools:
             found = PyDict_GetItem(self.pools, prefix)
             if found != NULL:
-                (<object>found).claim(number)
+                pool = <IdentifierPool>found
+                at = pool.index_of(number)
+                if at >= 0:
+                    pool.claim_at(at)
 
         if self.override is not None and (self.filters is None or isinstance(cache, self.filters)):
             seconds = self.override
@@ -958,15 +998,24 @@ cdef class CacheStore(TimerWheel):
             entry.timer = 0
         if not PyObject_GC_IsTracked(<PyObject *>cache):
             PyObject_GC_Track(<PyObject *>cache)
-        if not bucket:
-            del self.buckets[prefix]
-            if self.pools:
-                self.pools.pop(prefix, None)
+        if PyDict_Size(bucket) == 0:
+            self._emptied(prefix, bucket)
         elif self.pools:
             found = PyDict_GetItem(self.pools, prefix)
             if found != NULL:
-                (<object>found).release(number)
+                _release(<IdentifierPool>found, number)
         return cache
+
+    cdef int _emptied(self, object prefix, dict bucket) except -1:
+        """``prefix``'s bucket just lost its last cache: keep it for the next add (a few), drop its pool."""
+        if self.empty_buckets < C_EMPTY_BUCKETS_KEPT:
+            PyDict_Clear(bucket)  # back to the shared empty keys: nothing big is kept
+            self.empty_buckets += 1
+        else:
+            PyDict_DelItem(self.buckets, prefix)
+        if self.pools:
+            self.pools.pop(prefix, None)
+        return 0
 
     def is_pending(self, cache):
         """Whether ``cache``'s timeout is pending on this wheel."""
@@ -980,6 +1029,7 @@ cdef class CacheStore(TimerWheel):
         buckets = self.buckets
         self.buckets = {}
         self.pools = {}
+        self.empty_buckets = 0
         for bucket in buckets.values():
             for cache in (<dict>bucket).values():
                 entry = <CacheBase>cache
@@ -1002,14 +1052,12 @@ cdef class CacheStore(TimerWheel):
         if not PyObject_GC_IsTracked(<PyObject *>cache):
             PyObject_GC_Track(<PyObject *>cache)
         del bucket[cache._number]
-        if not bucket:
-            del self.buckets[cache._prefix]
-            if self.pools:
-                self.pools.pop(cache._prefix, None)
+        if PyDict_Size(bucket) == 0:
+            self._emptied(cache._prefix, bucket)
         elif self.pools:
             found = PyDict_GetItem(self.pools, cache._prefix)
             if found != NULL:
-                (<object>found).release(cache._number)
+                _release(<IdentifierPool>found, cache._number)
         return True
 
     cdef object _expire_callable(self):
@@ -1044,23 +1092,26 @@ cdef class CacheStore(TimerWheel):
         """RandomNumberCache's pick: py-ipv8's random draws, then an O(1) pool once the prefix is crowded."""
         cdef PyObject *found = PyDict_GetItem(self.buckets, prefix)
         cdef dict bucket
+        cdef IdentifierPool pool
         cdef int draws
+        cdef Py_ssize_t c_size = _c_size(size)
+        cdef bint poolable
         if found == NULL or not <dict>found:
-            return int(_draw() * size)
+            return _draw_below(size, c_size)
         bucket = <dict>found
         found = PyDict_GetItem(self.pools, prefix)
-        pool = None if found == NULL else <object>found
-        if pool is None or pool.size != size:
-            poolable = size <= MAX_POOL_SIZE and pool is None
+        pool = None if found == NULL else <IdentifierPool>found
+        if pool is None or pool._size != c_size:
+            poolable = 0 < c_size <= MAX_POOL_SIZE and pool is None
             for draws in range(C_QUICK_DRAWS if poolable else C_MAX_DRAWS):
-                number = int(_draw() * size)
+                number = _draw_below(size, c_size)
                 if number not in bucket:
                     return number
             if not poolable:
                 raise RuntimeError(EXHAUSTED_MESSAGE)
-            pool = IdentifierPool(size, [n for n in bucket if type(n) is int and 0 <= n < size])
+            pool = IdentifierPool(c_size, [n for n in bucket if type(n) is int and 0 <= n < c_size])
             self.pools[prefix] = pool
-        return pool.pick(_draw())
+        return pool.pick(PyFloat_AsDouble(_draw()))
 
 
 # -- the GC sees the wheel's own references ----------------------------------------------------------------------
@@ -1210,7 +1261,7 @@ cdef void _track_caches(PyObject *o, bint track) noexcept:
                 PyObject_GC_Track(cache)
 
 
-_HAS_METHOD = (<_MethodDescr *><PyObject *>CacheStore.__dict__["has"]).d_method
+_HAS_FUNCTION = <PyObject *>CacheStore.__dict__["has"]
 
 
 def _gc_phase(phase, info):
