@@ -455,7 +455,7 @@ def test_a_prefix_emptied_and_refilled_behaves_as_new(rcm: ModuleType, harness: 
         pass
 
     rc = rcm.RequestCache()
-    for round_ in range(3):
+    for _ in range(3):
         for prefix in range(20):
             twin_of_first = Plain(rc, f"p{prefix}", 0)
             for number in range(3):
