@@ -14,7 +14,7 @@ from cpython.long cimport PyLong_FromSsize_t
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport ceil
-from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
 import asyncio
@@ -61,6 +61,8 @@ cdef enum:
     N_SENTINELS = N_WHEEL + 2
     INITIAL_CAPACITY = 1024
 
+if N_SENTINELS > 32767:
+    raise ImportError(f"{__name__}: a node's list index is an int16")
 if (C_SLOT_BITS, C_LEVELS) != (SLOT_BITS, LEVELS):
     raise ImportError(f"{__name__} was compiled for another wheel geometry than ipv8fast._core.limits")
 
@@ -70,13 +72,13 @@ _MONOTONIC_IS_CLOCK_GETTIME = \
 # ticks the wheel can hold ahead of now (2**42 - 1: too wide for an enum)
 cdef int64_t MAX_SPAN = (<int64_t>1 << (C_SLOT_BITS * C_LEVELS)) - 1
 
-cdef struct Node:
+cdef struct Node:  # 32 bytes
     int32_t prev
     int32_t next
-    int32_t list      # sentinel of the list holding this node; -1 when the node is free
+    int16_t list      # sentinel of the list holding this node; -1 when the node is free
+    uint16_t owned    # 1: ``arg`` is an owned ``(callback, arg)`` tuple; 0: a borrowed cache (CacheStore)
     uint32_t seq      # allocation sequence: makes handles of reused nodes differ
     double when
-    PyObject *callback
     PyObject *arg
 
 cdef struct SortItem:
@@ -131,7 +133,8 @@ cdef class TimerWheel:
 
     cdef Node *nodes
     cdef int32_t capacity
-    cdef int32_t free_head
+    cdef int32_t used       # nodes below this have been handed out at least once; those above are untouched
+    cdef int32_t free_head  # freed nodes (below ``used``), linked through ``next``
     cdef int64_t count
     cdef uint32_t seq
     cdef uint64_t bitmaps[C_LEVELS]
@@ -151,6 +154,7 @@ cdef class TimerWheel:
     def __cinit__(self):
         self.nodes = NULL
         self.capacity = 0
+        self.used = 0
 
     def __init__(self, loop=None, double tick=DEFAULT_TICK):
         if not tick > 0 or tick == float("inf"):
@@ -271,50 +275,40 @@ cdef class TimerWheel:
         for i in range(N_SENTINELS):
             fresh[i].prev = i
             fresh[i].next = i
-            fresh[i].list = i
-            fresh[i].callback = NULL
+            fresh[i].list = <int16_t>i
+            fresh[i].owned = 0
             fresh[i].arg = NULL
         self.free_head = -1
-        self._thread_free(N_SENTINELS, INITIAL_CAPACITY)
+        self.used = N_SENTINELS
         self.count = 0
         for i in range(C_LEVELS):
             self.bitmaps[i] = 0
 
-    cdef void _thread_free(self, int32_t start, int32_t stop) noexcept:
-        cdef int32_t i
-        for i in range(stop - 1, start - 1, -1):
-            self.nodes[i].list = -1
-            self.nodes[i].callback = NULL
-            self.nodes[i].arg = NULL
-            self.nodes[i].next = self.free_head
-            self.free_head = i
-
     cdef void _release_all(self) noexcept:
         """Drop the references of every live node (the array itself is kept)."""
         cdef int32_t i
-        cdef PyObject *callback
         cdef PyObject *arg
+        cdef bint owned
         if self.nodes == NULL:
             return
-        for i in range(N_SENTINELS, self.capacity):
+        for i in range(N_SENTINELS, self.used):
             if self.nodes[i].list >= 0:
-                callback = self.nodes[i].callback
                 arg = self.nodes[i].arg
-                self.nodes[i].callback = NULL
+                owned = self.nodes[i].owned
                 self.nodes[i].arg = NULL
+                self.nodes[i].owned = 0
                 self.nodes[i].list = -1
-                if callback != NULL:  # NULL: a borrowed entry (a CacheStore's cache, held by its buckets)
-                    Py_XDECREF(callback)
+                if owned:  # not owned: a borrowed entry (a CacheStore's cache, held by its buckets)
                     Py_XDECREF(arg)
                 if self.nodes == NULL:
                     return
 
     cdef int32_t _alloc(self, double when, object callback, object arg) except -1:
+        cdef tuple pair = (callback, arg)
         cdef int32_t index = self._alloc_node(when)
-        Py_INCREF(callback)
-        Py_INCREF(arg)
-        self.nodes[index].callback = <PyObject *>callback
-        self.nodes[index].arg = <PyObject *>arg
+        Py_INCREF(pair)
+        self.nodes[index].arg = <PyObject *>pair
+        self.nodes[index].owned = 1
         return index
 
     cdef uint64_t _schedule_borrowed(self, double delay, PyObject *arg) except 0:
@@ -349,7 +343,7 @@ cdef class TimerWheel:
 
     cdef inline bint _cancel_raw(self, uint64_t handle) noexcept:
         cdef int32_t index = <int32_t>(handle & 0xFFFFFFFFULL)
-        if index < N_SENTINELS or index >= self.capacity:
+        if index < N_SENTINELS or index >= self.used:
             return False
         if self.nodes[index].list < 0 or self.nodes[index].seq != <uint32_t>(handle >> 32):
             return False
@@ -359,42 +353,44 @@ cdef class TimerWheel:
 
     cdef inline bint _pending_raw(self, uint64_t handle) noexcept:
         cdef int32_t index = <int32_t>(handle & 0xFFFFFFFFULL)
-        if index < N_SENTINELS or index >= self.capacity:
+        if index < N_SENTINELS or index >= self.used:
             return False
         return self.nodes[index].list >= 0 and self.nodes[index].seq == <uint32_t>(handle >> 32)
 
     cdef int32_t _alloc_node(self, double when) except -1:
         cdef int32_t index
-        cdef int32_t new_capacity, old_capacity
+        cdef int32_t new_capacity
         cdef Node *grown
-        if self.free_head < 0:
-            if self.capacity >= 0x40000000:
-                raise OverflowError("timer wheel is full")
-            new_capacity = self.capacity * 2
-            grown = <Node *>PyMem_Realloc(self.nodes, new_capacity * sizeof(Node))
-            if grown == NULL:
-                raise MemoryError()
-            self.nodes = grown
-            old_capacity = self.capacity
-            self.capacity = new_capacity
-            self._thread_free(old_capacity, new_capacity)
-        index = self.free_head
-        self.free_head = self.nodes[index].next
+        if self.free_head >= 0:
+            index = self.free_head
+            self.free_head = self.nodes[index].next
+        else:  # a node never used yet: the array's untouched tail costs no resident memory
+            if self.used == self.capacity:
+                if self.capacity >= 0x40000000:
+                    raise OverflowError("timer wheel is full")
+                new_capacity = self.capacity * 2
+                grown = <Node *>PyMem_Realloc(self.nodes, new_capacity * sizeof(Node))
+                if grown == NULL:
+                    raise MemoryError()
+                self.nodes = grown
+                self.capacity = new_capacity
+            index = self.used
+            self.used += 1
         self.seq += 1
         if self.seq == 0:
             self.seq = 1  # handles are never 0 (0 means "no timer" to a CacheBase)
         self.nodes[index].seq = self.seq
         self.nodes[index].when = when
-        self.nodes[index].callback = NULL
+        self.nodes[index].owned = 0
         self.nodes[index].arg = NULL
         self.count += 1
         return index
 
     cdef void _free(self, int32_t index) noexcept:
         """Return an unlinked node to the free list, then drop its references (may run arbitrary code)."""
-        cdef PyObject *callback = self.nodes[index].callback
         cdef PyObject *arg = self.nodes[index].arg
-        self.nodes[index].callback = NULL
+        cdef bint owned = self.nodes[index].owned
+        self.nodes[index].owned = 0
         self.nodes[index].arg = NULL
         self.nodes[index].list = -1
         self.nodes[index].next = self.free_head
@@ -402,8 +398,7 @@ cdef class TimerWheel:
         self.count -= 1
         if self.count == 0 and self.capacity > INITIAL_CAPACITY and self.nodes[FIRING].next == FIRING:
             self._shrink()
-        if callback != NULL:
-            Py_XDECREF(callback)
+        if owned:
             Py_XDECREF(arg)
 
     cdef void _shrink(self) noexcept:
@@ -415,7 +410,7 @@ cdef class TimerWheel:
         self.nodes = small
         self.capacity = INITIAL_CAPACITY
         self.free_head = -1
-        self._thread_free(N_SENTINELS, INITIAL_CAPACITY)
+        self.used = N_SENTINELS
 
     cdef object _handle_of(self, int32_t index):
         return (<uint64_t>self.nodes[index].seq << 32) | <uint64_t>index
@@ -427,7 +422,7 @@ cdef class TimerWheel:
             return -1
         value = handle
         index = <int32_t>(value & 0xFFFFFFFFULL)
-        if index < N_SENTINELS or index >= self.capacity:
+        if index < N_SENTINELS or index >= self.used:
             return -1
         if self.nodes[index].list < 0 or self.nodes[index].seq != <uint32_t>(value >> 32):
             return -1
@@ -440,7 +435,7 @@ cdef class TimerWheel:
         cdef int32_t last = nodes[sentinel].prev
         nodes[index].prev = last
         nodes[index].next = sentinel
-        nodes[index].list = sentinel
+        nodes[index].list = <int16_t>sentinel
         nodes[last].next = index
         nodes[sentinel].prev = index
 
@@ -460,7 +455,7 @@ cdef class TimerWheel:
         if index == source:
             return
         while index != source:
-            nodes[index].list = target
+            nodes[index].list = <int16_t>target
             index = nodes[index].next
         first = nodes[source].next
         last = nodes[source].prev
@@ -623,9 +618,12 @@ cdef class TimerWheel:
             if check_due and self.nodes[index].when > now:
                 self._file(index)
                 continue
-            borrowed = self.nodes[index].callback == NULL
-            callback = None if borrowed else <object>self.nodes[index].callback
+            borrowed = not self.nodes[index].owned
             arg = <object>self.nodes[index].arg
+            if borrowed:
+                callback = None
+            else:
+                callback, arg = <tuple>arg
             self._free(index)
             try:
                 if borrowed:
@@ -1046,12 +1044,13 @@ cdef class CacheStore(TimerWheel):
         if found == NULL:
             return False
         bucket = <dict>found
-        found = PyDict_GetItem(bucket, cache._number)
-        if found != <PyObject *>cache:
+        stored = bucket.pop(cache._number, None)  # one lookup; the caller holds ``cache``, so no dealloc here
+        if stored is not cache:
+            if stored is not None:  # another cache under this number (never the case via add): put it back
+                PyDict_SetItem(bucket, cache._number, stored)
             return False
         if not PyObject_GC_IsTracked(<PyObject *>cache):
             PyObject_GC_Track(<PyObject *>cache)
-        del bucket[cache._number]
         if PyDict_Size(bucket) == 0:
             self._emptied(cache._prefix, bucket)
         elif self.pools:
@@ -1142,15 +1141,11 @@ cdef int _visit_nodes(PyObject *o, _visitproc visit, void *arg) noexcept:
     cdef int result
     if nodes == NULL:
         return 0
-    for i in range(N_SENTINELS, wheel.capacity):
-        if nodes[i].list >= 0 and nodes[i].callback != NULL:
-            result = visit(nodes[i].callback, arg)
+    for i in range(N_SENTINELS, wheel.used):
+        if nodes[i].list >= 0 and nodes[i].owned:
+            result = visit(nodes[i].arg, arg)
             if result:
                 return result
-            if nodes[i].arg != NULL:
-                result = visit(nodes[i].arg, arg)
-                if result:
-                    return result
     return 0
 
 
