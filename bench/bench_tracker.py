@@ -198,6 +198,26 @@ def process_cpu(pid: int) -> float | None:
         return None
 
 
+def worker_cpu(pid: int) -> float:
+    """CPU seconds of the verification workers (threads named ipv8fast-verify) of process ``pid`` (0 when
+    there are none or /proc is missing)."""
+    total = 0.0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as handle:
+                name, _, rest = handle.read().partition("(")[2].rpartition(")")
+            if name.startswith("ipv8fast-verif"):
+                fields = rest.split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": CHECKOUT + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
@@ -251,9 +271,10 @@ def measure(server: str, args: argparse.Namespace) -> dict[str, float]:
             process.stdin.write(f"{start} {args.warmup} {args.seconds}\n")
             process.stdin.flush()
         time.sleep(max(start + args.warmup - time.time(), 0))
-        cpu_start, wall_start = process_cpu(tracker.pid), time.monotonic()
+        cpu_start, workers_start, wall_start = process_cpu(tracker.pid), worker_cpu(tracker.pid), time.monotonic()
         time.sleep(args.seconds)
-        cpu_end, wall = process_cpu(tracker.pid), time.monotonic() - wall_start
+        cpu_end, workers_end = process_cpu(tracker.pid), worker_cpu(tracker.pid)
+        wall = time.monotonic() - wall_start
         reports = []
         for process in clients:
             out, _ = process.communicate(timeout=budget)
@@ -266,7 +287,9 @@ def measure(server: str, args: argparse.Namespace) -> dict[str, float]:
         stop(tracker)
     answered = sum(r["answered"] / r["seconds"] for r in reports)
     server_cpu = (cpu_end - cpu_start) / wall if cpu_start is not None and cpu_end is not None else float("nan")
+    workers = (workers_end - workers_start) / wall
     return {"answered_per_s": answered, "server_cores": server_cpu, "server_us": 1e6 * server_cpu / answered,
+            "loop_us": 1e6 * (server_cpu - workers) / answered, "worker_us": 1e6 * workers / answered,
             "client_cores": sum(r["cpu"] / r["seconds"] for r in reports), "resent": sum(r["resent"] for r in reports)}
 
 
@@ -314,8 +337,8 @@ def main() -> None:
     print(f"{args.clients} client processes x {args.peers} peers x {args.window} in flight, {args.seconds:.0f} s "
           f"per run, median of {rounds} rounds; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"Ed25519 sign+verify limit on one core: {limit:,.0f}/s (one verify + one sign per answered request)")
-    print(f"{'tracker':<22}{'answered/s':>12}{'vs py':>8}{'/ limit':>9}{'CPU us/req':>12}{'cores':>7}"
-          f"{'client cores':>14}{'resent':>8}")
+    print(f"{'tracker':<22}{'answered/s':>12}{'vs py':>8}{'/ limit':>9}{'CPU us/req':>12}{'loop':>7}{'workers':>9}"
+          f"{'cores':>7}{'client cores':>14}{'resent':>8}")
     medians = {server: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
                for server, runs in results.items()}
     reference = medians.get("py-ipv8", medians[servers[0]])["answered_per_s"]
@@ -323,7 +346,8 @@ def main() -> None:
         m = medians[server]
         label = server if not server.endswith("+threads") else f"ipv8fast +{THREADS} thr"
         print(f"{label:<22}{m['answered_per_s']:>12,.0f}{m['answered_per_s'] / reference:>7.2f}x"
-              f"{m['answered_per_s'] / limit:>8.2f}x{m['server_us']:>12.1f}{m['server_cores']:>7.2f}"
+              f"{m['answered_per_s'] / limit:>8.2f}x{m['server_us']:>12.1f}{m['loop_us']:>7.1f}{m['worker_us']:>9.1f}"
+              f"{m['server_cores']:>7.2f}"
               f"{m['client_cores']:>14.2f}{m['resent']:>8.0f}")
     if "ipv8fast" in medians and "ipv8fast+threads" in medians:
         print("threads vs inline: "

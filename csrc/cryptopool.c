@@ -223,6 +223,13 @@ int cp_steal(cp_pool *pool) {
     return 1;
 }
 
+size_t cp_unclaimed(cp_pool *pool) {
+    pthread_mutex_lock(&pool->lock);
+    size_t unclaimed = pool->head - pool->claim;
+    pthread_mutex_unlock(&pool->lock);
+    return unclaimed;
+}
+
 int cp_front(cp_pool *pool) {
     if (pool->tail == pool->head)
         return CP_EMPTY;
