@@ -79,7 +79,8 @@ static void run(cp_pool *pool, size_t sequence, unsigned char **scratch, size_t 
         unsigned long long opened = 0;
         result = pool->verify(*scratch, &opened, job->message, job->length, job->public_key);
     }
-    atomic_store_explicit(&job->state, result == 0 ? CP_VALID : CP_INVALID, memory_order_release);
+    /* seq_cst, as the `notified` exchange after it and the loads in cp_front: see cp_clear */
+    atomic_store(&job->state, result == 0 ? CP_VALID : CP_INVALID);
 }
 
 static void *worker(void *argument) {
@@ -223,10 +224,17 @@ int cp_steal(cp_pool *pool) {
     return 1;
 }
 
+size_t cp_unclaimed(cp_pool *pool) {
+    pthread_mutex_lock(&pool->lock);
+    size_t unclaimed = pool->head - pool->claim;
+    pthread_mutex_unlock(&pool->lock);
+    return unclaimed;
+}
+
 int cp_front(cp_pool *pool) {
     if (pool->tail == pool->head)
         return CP_EMPTY;
-    return atomic_load_explicit(&pool->jobs[pool->tail % pool->capacity].state, memory_order_acquire);
+    return atomic_load(&pool->jobs[pool->tail % pool->capacity].state);
 }
 
 int cp_wait_front(cp_pool *pool) {
@@ -253,10 +261,15 @@ size_t cp_queued(cp_pool *pool) { return pool->head - pool->tail; }
 int cp_fd(cp_pool *pool) { return pool->read_fd; }
 
 void cp_clear(cp_pool *pool) {
+    /* Drain first, then re-arm: the other order loses a wakeup. A worker that completes a job between
+     * re-arming and draining writes the descriptor, the drain eats that write, and a later worker that
+     * completes the job the loop is waiting for sees `notified` still set and writes nothing. Here, a worker
+     * finishing before the re-arm sees `notified` set and skips its write, but its job's state (stored
+     * before its exchange, both seq_cst) is visible to the delivery that follows this call. */
     unsigned char buffer[64];
-    atomic_store(&pool->notified, 0);
     while (read(pool->read_fd, buffer, sizeof buffer) > 0) {
     }
+    atomic_store(&pool->notified, 0);
 }
 
 void cp_destroy(cp_pool *pool) {

@@ -23,6 +23,8 @@ int cp_submit(cp_pool *pool, const unsigned char *signature, const unsigned char
               const unsigned char *message, size_t length);
 /* Verify the oldest unclaimed job on the calling thread; 1 if one was done, 0 if none was left. */
 int cp_steal(cp_pool *pool);
+/* Jobs submitted that no thread has claimed yet. */
+size_t cp_unclaimed(cp_pool *pool);
 /* State of the oldest undelivered job: CP_PENDING, CP_VALID, CP_INVALID, or CP_EMPTY. */
 int cp_front(cp_pool *pool);
 /* Wait (yielding) until the oldest undelivered job is done; its state, or CP_EMPTY. */

@@ -18,9 +18,11 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from itertools import islice
+from random import choice
 from threading import RLock
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .addresses import UDPv4Address
 from .serialization import default_serializer
 
 if TYPE_CHECKING:
@@ -268,6 +270,33 @@ class Network:
         cache.pop(service_id, None)
         _lru_put(cache, service_id, out, self.reverse_service_cache_size)
         return out
+
+    def random_peer_for_service(self, service_id: bytes, exclude: Peer | None = None, ipv4_only: bool = False,
+                                tries: int = 8) -> Peer | None:
+        """A uniformly random peer of :meth:`get_peers_for_service` other than ``exclude`` (with an IPv4
+        address when ``ipv4_only``), or None. Draws among the service's keys and rejects ineligible ones: no
+        Python-level pass over all peers (a tracker answers every introduction request with one of these);
+        after ``tries`` misses it takes the full list and chooses among what qualifies."""
+        keys = self._by_service.get(service_id)
+        if not keys:
+            return None
+        candidates = list(keys)  # a copy at C speed, not a Python loop per peer
+        verified = self.verified_by_public_key_bin
+        services = self.services_per_peer
+        for _ in range(tries):
+            key_bin = choice(candidates)
+            peer = verified.get(key_bin)
+            if peer is None or peer not in self.verified_peers:
+                continue
+            advertised = services.get(key_bin)
+            if advertised is None or service_id not in advertised or peer == exclude:
+                continue
+            if ipv4_only and not isinstance(peer.address, UDPv4Address):
+                continue
+            return peer
+        available = [peer for peer in self.get_peers_for_service(service_id)
+                     if peer != exclude and (not ipv4_only or isinstance(peer.address, UDPv4Address))]
+        return choice(available) if available else None
 
     def get_services_for_peer(self, peer: Peer) -> set[bytes]:
         """The live set of services of ``peer`` (a new empty set if none are known)."""

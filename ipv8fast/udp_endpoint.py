@@ -81,6 +81,7 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
         self._sender: Any = None
         self._send_queue: list[tuple[Any, bytes]] = []
         self._flush_scheduled = False
+        self._pool_flush_scheduled = False
         self._writer_armed = False
         self._draining = False
         self._address_when_closed: Any = (ip, port)
@@ -219,12 +220,20 @@ class UDPEndpoint(Endpoint, asyncio.DatagramProtocol):
         finally:
             self._draining = False
         self.bytes_down += received_bytes
-        if self._crypto_pool is not None:
-            self._crypto_pool.flush()
+        if self._crypto_pool is not None and not self._pool_flush_scheduled:
+            # not now: the other sockets that are readable in this loop iteration are drained first, so the
+            # workers have that long to claim the jobs queued here before the loop thread helps them
+            self._pool_flush_scheduled = True
+            self._loop.call_soon(self._flush_pool)  # type: ignore[union-attr]
         if error:
             self._logger.debug("socket error: %s", os.strerror(error))
         if not self._running:
             self._release_socket()
+
+    def _flush_pool(self) -> None:
+        self._pool_flush_scheduled = False
+        if self._crypto_pool is not None:
+            self._crypto_pool.flush()
 
     def send(self, socket_address: Any, packet: bytes) -> None:
         """Send ``packet``; formatting errors of the destination are logged and the packet dropped."""

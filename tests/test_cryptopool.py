@@ -313,3 +313,55 @@ def test_ipv8_starts_and_joins_its_threads() -> None:
     finally:
         harness.close()
     assert native_threads() == before
+
+
+STALL_PROBE = """
+import asyncio, sys
+from ipv8fast.cli import loadtest
+from ipv8fast.udp_endpoint import new_event_loop
+
+async def run():
+    loadtest.scenario_api.prepare("ipv8fast")
+    user = loadtest.scenario_api.load("ping")
+    m = loadtest.implementations.import_modules("ipv8fast")
+    counters = loadtest.Counters()
+    nodes = [await loadtest.make_community(user, m, 1) for _ in range(3)]
+    peers = [m["peer"].Peer(c.my_peer.public_key.key_to_bin(), ("127.0.0.1", c.endpoint.get_address()[1]))
+             for c, _ in nodes]
+    for index, (community, _) in enumerate(nodes):
+        assert community.endpoint._crypto_pool is not None
+        targets = [peers[other] for other in loadtest.targets_of(index, 3)]
+        for target in targets:
+            community.network.add_verified_peer(target)
+        lane = loadtest.Lane(community, targets, user.send_request, counters)
+        for _ in range(4):
+            lane.next()
+    progress = []
+    for _ in range(40):
+        before = counters.roundtrips
+        await asyncio.sleep(0.1)
+        progress.append(counters.roundtrips - before)
+    counters.stopping = True
+    for community, request_cache in nodes:
+        await loadtest.stop_community(community, request_cache)
+    print(progress)
+    return all(progress)
+
+loop = new_event_loop() if sys.argv[1] == "uvloop" else asyncio.new_event_loop()
+sys.exit(0 if loop.run_until_complete(asyncio.wait_for(run(), 60)) else 1)
+"""
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_ping_pong_between_pooled_endpoints_never_stalls(loop_kind: str) -> None:
+    """Three peers with a pool each, four signed requests in flight per peer (the loadtest's ping), in a
+    fresh process: the round trips keep coming, every 0.1 s for 4 s. A lost eventfd wakeup once left
+    completed verifications undelivered until other traffic arrived, which here is never (every peer waits
+    for its answers)."""
+    import subprocess
+    import sys
+
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", STALL_PROBE, loop_kind], capture_output=True, text=True,
+                            timeout=120, cwd=checkout, env={**os.environ, "PYTHONPATH": checkout})
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]

@@ -145,11 +145,11 @@ def test_a_good_scenario_passes_the_check(tmp_path: Path) -> None:
 def test_merge_of_process_samples() -> None:
     def sample(rss: float, pending: int, late: float) -> dict:
         return {"second": 3, "pending_caches": pending, "timeouts_per_s": 10, "roundtrips_per_s": 100,
-                "caches_added": 50, "lost_per_s": 1, "rss_mb": rss, "max_late_ms": late, "gc_ms": 0.5}
+                "caches_added": 50, "lost_per_s": 1, "rss_mb": rss, "max_late_ms": late, "gc_ms": 0.5, "cpu_ms": 400.0}
 
     row = loadtest.merge_samples([sample(40.0, 7, 2.0), sample(41.5, 8, 9.0)])
     assert row == {"second": 3, "pending_caches": 15, "timeouts_per_s": 20, "roundtrips_per_s": 200,
                    "caches_added": 100, "lost_per_s": 2, "rss_mb": 81.5, "max_late_ms": 9.0, "gc_ms": 0.5,
-                   "processes": 2, "rss_mb_by_process": "40.0;41.5"}
+                   "cpu_ms": 800.0, "processes": 2, "rss_mb_by_process": "40.0;41.5"}
     assert loadtest.split_caches(10, 3) == [4, 3, 3] and sum(loadtest.split_caches(7, 7)) == 7
     assert loadtest.targets_of(0, 3) == [1, 2] and len(loadtest.targets_of(5, 100)) == loadtest.FANOUT

@@ -172,3 +172,32 @@ def test_lookups_do_not_scan() -> None:
         network.get_verified_by_address(("9.9.9.9", 9))
         network.get_verified_by_address(peers[17].address)
     assert time.perf_counter() - start < 2.0
+
+
+def test_random_peer_for_service_is_a_uniform_choice_among_the_eligible() -> None:
+    network = Network()
+    service, other = b"s" * 20, b"o" * 20
+    peers = [Peer(default_eccrypto.generate_key("curve25519").pub(), UDPv4Address("1.2.3.4", 1000 + i))
+             for i in range(6)]
+    v6 = Peer(default_eccrypto.generate_key("curve25519").pub(), UDPv6Address("::1", 5))
+    stranger = Peer(default_eccrypto.generate_key("curve25519").pub(), UDPv4Address("1.2.3.5", 9))
+    for peer in [*peers, v6]:
+        network.add_verified_peer(peer)
+        network.discover_services(peer, [service])
+    network.add_verified_peer(stranger)
+    network.discover_services(stranger, [other])
+    network.remove_peer(peers[5])
+    assert network.random_peer_for_service(b"x" * 20) is None
+    counts: dict[Peer, int] = {}
+    for _ in range(4000):
+        chosen = network.random_peer_for_service(service, exclude=peers[0], ipv4_only=True)
+        assert chosen is not None
+        counts[chosen] = counts.get(chosen, 0) + 1
+    assert set(counts) == set(peers[1:5])  # not excluded, not removed, not IPv6, not of another service
+    assert all(700 < count < 1300 for count in counts.values())
+    assert {network.random_peer_for_service(service) for _ in range(500)} == {*peers[:5], v6}
+    assert network.random_peer_for_service(service, exclude=v6, ipv4_only=True) in peers[:5]
+    only = Network()
+    only.add_verified_peer(peers[0])
+    only.discover_services(peers[0], [service])
+    assert only.random_peer_for_service(service, exclude=peers[0]) is None  # the fallback finds none either

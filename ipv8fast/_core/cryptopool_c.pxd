@@ -15,6 +15,7 @@ cdef class VerifyPool:
     cdef bint _delivering
     cdef bint _closing
     cdef bint _closed
+    cdef bint _again_scheduled
     cdef object __weakref__
     cdef int submit(self, tuple context, const unsigned char *signature, const unsigned char *public_key,
                     const unsigned char *message, size_t length) except -1

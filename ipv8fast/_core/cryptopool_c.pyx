@@ -8,8 +8,9 @@ into a job of a bounded ring (``limit`` jobs), the workers run libsodium's ``cry
 ``loop.add_reader`` wakes the loop. Everything queued (verification jobs, and packets deferred behind them)
 is delivered on the loop thread strictly in submission order, so handlers see packets in arrival order. A
 context is ``(callback, is_verification, community, ...)``: ``callback(context, valid)`` delivers it.
-After each batch of received datagrams the loop verifies still-unclaimed jobs itself, with the GIL released
-(:meth:`VerifyPool.flush`): at low load that is today's inline latency, under load it adds a verifier.
+Once per loop iteration in which datagrams arrived (the endpoint's ``call_soon``) the loop verifies its share
+of the still-unclaimed jobs itself, with the GIL released (:meth:`VerifyPool.flush`): at low load that is
+today's inline latency, under load it adds a verifier while leaving the workers theirs.
 """
 from libc.errno cimport errno
 
@@ -37,6 +38,7 @@ cdef extern from "cryptopool.h" nogil:
     int cp_submit(cp_pool *pool, const unsigned char *signature, const unsigned char *public_key,
                   const unsigned char *message, size_t length)
     int cp_steal(cp_pool *pool)
+    size_t cp_unclaimed(cp_pool *pool)
     int cp_front(cp_pool *pool)
     int cp_wait_front(cp_pool *pool)
     void cp_pop(cp_pool *pool)
@@ -134,14 +136,29 @@ cdef class VerifyPool:
         return 1
 
     def flush(self) -> None:
-        """Verify the jobs no worker has claimed yet on this thread (GIL released), deliver what is done."""
+        """Verify this thread's share of the jobs no worker has claimed yet (GIL released), deliver what is
+        done. The share is 1 / (threads + 1) of them, rounded up: one job alone (low load) is verified here
+        at once, as inline. Jobs still unclaimed after that bring another flush at the next loop iteration,
+        after the I/O that is ready by then: under load the loop thread takes turns between new datagrams
+        and its share of verifications, and with nothing else to do it ends up helping with every job."""
         cdef cp_pool *pool = self._pool
+        cdef size_t share, left
+        cdef size_t parts = <size_t>self.threads + 1
         if pool == NULL or self._delivering:
             return
         with nogil:
-            while cp_steal(pool):
-                pass
+            share = (cp_unclaimed(pool) + parts - 1) // parts
+            while share > 0 and cp_steal(pool):
+                share -= 1
+            left = cp_unclaimed(pool)
         self._deliver()
+        if left and not self._again_scheduled and self._pool != NULL:
+            self._again_scheduled = True
+            self._loop.call_soon(self._flush_again)
+
+    def _flush_again(self) -> None:
+        self._again_scheduled = False
+        self.flush()
 
     def _on_ready(self) -> None:
         if self._pool != NULL:

@@ -48,7 +48,7 @@ from typing import Any
 
 IMPLS = {"ipv8fast": "ipv8fast", "pyipv8": "py-ipv8"}
 COLUMNS = ["impl", "second", "pending_caches", "timeouts_per_s", "roundtrips_per_s", "rss_mb",
-           "caches_added", "lost_per_s", "max_late_ms", "gc_ms", "scenario", "processes", "rss_mb_by_process"]
+           "caches_added", "lost_per_s", "max_late_ms", "gc_ms", "cpu_ms", "scenario", "processes", "rss_mb_by_process"]
 #: Estimated bytes per pending cache, for the memory guard (measured RSS: ~290 B and ~3.3 KB once py-ipv8's
 #: per-cache timeout task has started).
 EST_BYTES = {"ipv8fast": 400, "pyipv8": 4000}
@@ -188,9 +188,11 @@ def request_cache_of(user: Any, community: Any) -> Any:
     return cache
 
 
-async def make_community(user: Any, m: dict[str, ModuleType]) -> tuple[Any, Any]:
-    """One peer of the scenario on 127.0.0.1 and its request cache."""
-    settings = await implementations.loopback_settings(m)
+async def make_community(user: Any, m: dict[str, ModuleType], crypto_threads: int = 0) -> tuple[Any, Any]:
+    """One peer of the scenario on 127.0.0.1 and its request cache; ``crypto_threads`` > 0 (ipv8fast only)
+    verifies its received signatures on that many worker threads."""
+    options = {"crypto_threads": crypto_threads} if crypto_threads > 0 else {}
+    settings = await implementations.loopback_settings(m, **options)
     try:
         community = user.create_community(settings)
     except Exception:
@@ -241,6 +243,8 @@ class ChildConfig:
     window: int
     process: int = 0
     processes: int = 1
+    #: ipv8fast's signature-verification threads per endpoint (py-ipv8 has none)
+    crypto_threads: int = 0
 
     def local_peers(self) -> range:
         """Global indices of this process's peers (interleaved, so neighbours live in other processes)."""
@@ -275,7 +279,7 @@ async def run_load(config: ChildConfig, emit: Callable[[dict], None],
     nodes: list[tuple[Any, Any]] = []
     try:
         for _ in config.local_peers():
-            nodes.append(await make_community(user, m))
+            nodes.append(await make_community(user, m, config.crypto_threads if config.impl == "ipv8fast" else 0))
         caches, peers = config.caches, len(nodes)
         caches_of = [cache for _, cache in nodes]
         base_rss = rss_mb()
@@ -333,24 +337,27 @@ async def run_load(config: ChildConfig, emit: Callable[[dict], None],
         gc.callbacks.append(counters.on_gc)
         previous = (counters.timed_out, 0, 0)
         peak_rss = base_rss
+        cpu_start = cpu_previous = time.process_time()  # every thread of this process (crypto workers too)
         for second in range(1, config.duration + 1):
             await asyncio.sleep(max(start + second - loop.time(), 0))
             now_counts = (counters.timed_out, counters.roundtrips, counters.lost)
             rss = rss_mb()
             peak_rss = max(peak_rss, rss)
+            cpu_now = time.process_time()
             emit({"event": "sample", "second": second,
                   "pending_caches": counters.added - counters.timed_out + counters.in_flight,
                   "timeouts_per_s": now_counts[0] - previous[0], "roundtrips_per_s": now_counts[1] - previous[1],
                   "rss_mb": round(rss, 1), "caches_added": counters.added,
                   "lost_per_s": now_counts[2] - previous[2], "max_late_ms": round(counters.max_late * 1000, 1),
-                  "gc_ms": round(counters.gc_seconds * 1000, 1)})
-            previous = now_counts
+                  "gc_ms": round(counters.gc_seconds * 1000, 1), "cpu_ms": round((cpu_now - cpu_previous) * 1000, 1)})
+            previous, cpu_previous = now_counts, cpu_now
             counters.max_late = counters.gc_seconds = 0.0
         counters.stopping = True
         gc.callbacks.remove(counters.on_gc)
         emit({"event": "done", "added": counters.added, "timed_out": counters.timed_out,
               "roundtrips": counters.roundtrips, "lost": counters.lost, "peak_rss_mb": round(peak_rss, 1),
-              "base_rss_mb": round(base_rss, 1), "seconds": loop.time() - start})
+              "base_rss_mb": round(base_rss, 1), "seconds": loop.time() - start,
+              "cpu_seconds": time.process_time() - cpu_start})
     finally:
         for community, request_cache in nodes:
             await stop_community(community, request_cache)
@@ -518,6 +525,7 @@ def merge_samples(samples: list[dict]) -> dict:
     and GC pause of any process, and the RSS of each."""
     row = {key: sum(sample[key] for sample in samples)
            for key in ("pending_caches", "timeouts_per_s", "roundtrips_per_s", "caches_added", "lost_per_s")}
+    row["cpu_ms"] = round(sum(sample.get("cpu_ms", 0.0) for sample in samples), 1)
     row.update(second=samples[0]["second"], rss_mb=round(sum(sample["rss_mb"] for sample in samples), 1),
                max_late_ms=max(sample["max_late_ms"] for sample in samples),
                gc_ms=max(sample["gc_ms"] for sample in samples), processes=len(samples),
@@ -528,6 +536,7 @@ def merge_samples(samples: list[dict]) -> dict:
 def merge_done(dones: list[dict], rows: list[dict]) -> dict:
     """The run's summary from each process's "done" event (peak RSS: the peak of the summed RSS)."""
     done = {key: sum(d[key] for d in dones) for key in ("added", "timed_out", "roundtrips", "lost", "base_rss_mb")}
+    done["cpu_seconds"] = sum(d.get("cpu_seconds", 0.0) for d in dones)
     done["peak_rss_mb"] = max([row["rss_mb"] for row in rows] + [done["base_rss_mb"]])
     done["seconds"] = max(d["seconds"] for d in dones)
     return done
@@ -655,7 +664,7 @@ def run_child(impl: str, caches: int, requested: int, args: argparse.Namespace, 
                         f"pending cache more would exceed --max-memory-mb {args.max_memory_mb:,.0f}")
         run.notices.append(f"capped from {requested:,} to {caches:,} caches (memory guard)")
     config = ChildConfig(impl, args.scenario, caches, args.peers, int(args.duration), args.window,
-                         processes=args.processes)
+                         processes=args.processes, crypto_threads=args.crypto_threads)
     children = LoadProcesses(run, progress, config)
     try:
         children.wait(time.monotonic() + 2 * FILL_BUDGET + args.duration + 120)
@@ -728,7 +737,10 @@ def summarize(run: Run) -> dict[str, Any]:
             "min round trips/s": min(busy, default=0), "requests lost": done["lost"],
             "worst lateness ms": max((r["max_late_ms"] for r in rows), default=0.0),
             "worst GC ms in a second": max((r["gc_ms"] for r in rows), default=0.0),
-            "peak RSS MiB": done["peak_rss_mb"], "RSS per pending cache B": per_cache}
+            "peak RSS MiB": done["peak_rss_mb"], "RSS per pending cache B": per_cache,
+            "CPU s (load processes)": done.get("cpu_seconds"),
+            "CPU us per round trip": (1e6 * done["cpu_seconds"] / done["roundtrips"]
+                                      if done.get("cpu_seconds") and done["roundtrips"] else None)}
 
 
 def print_summary(runs: list[Run]) -> None:
@@ -754,6 +766,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="spread the peers over this many processes (1 to --peers; default 1)")
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per implementation")
     parser.add_argument("--window", type=int, default=4, help="signed requests in flight per peer")
+    parser.add_argument("--crypto-threads", type=int, default=None, metavar="N",
+                        help="ipv8fast: signature-verification threads per endpoint (default: as IPv8, one per "
+                             "core beyond the first; 0 verifies on the loop thread)")
     parser.add_argument("--impl", choices=sorted(IMPLS), default="ipv8fast")
     parser.add_argument("--compare", action="store_true", help="run py-ipv8 then ipv8fast, both on one plot")
     parser.add_argument("--csv", default="loadtest.csv", help="per-second figures (default: loadtest.csv)")
@@ -770,6 +785,8 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         (args.caches < 0, f"--caches {args.caches}: cannot be negative"),
         (not 1 <= args.duration <= 3600, f"--duration {args.duration}: need 1 to 3600 seconds"),
         (args.window < 1, f"--window {args.window}: need at least 1 request in flight"),
+        (args.crypto_threads is not None and not 0 <= args.crypto_threads <= 64,
+         f"--crypto-threads {args.crypto_threads}: need 0 to 64"),
         (args.processes < 1, f"--processes {args.processes}: need at least 1"),
         (args.processes > max(args.peers, 1), f"--processes {args.processes}: more processes than --peers "
                                               f"{args.peers} (each process needs a peer)"),
@@ -779,6 +796,10 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         parser.error("; ".join(problems))
     if args.max_memory_mb is None:
         args.max_memory_mb = (available_mb() or 8192) / 2
+    if args.crypto_threads is None:
+        from ipv8fast.configuration import default_crypto_threads  # the parent side runs inside ipv8fast
+
+        args.crypto_threads = default_crypto_threads()
     return args
 
 
@@ -823,8 +844,9 @@ def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     for impl in impls:
         capped = min(args.caches, int(args.max_memory_mb * 2 ** 20 / EST_BYTES[impl]))
         spread = "" if args.processes == 1 else f" in {args.processes} processes"
+        threads = f", crypto_threads {args.crypto_threads}" if impl == "ipv8fast" else ""
         print(f"{IMPLS[impl]}: scenario {name}, {capped:,} caches, {args.peers} peers{spread} x {args.window} "
-              f"requests in flight, {args.duration} s on 127.0.0.1", flush=True)
+              f"requests in flight, {args.duration} s on 127.0.0.1{threads}", flush=True)
         try:
             runs.append(run_child(impl, capped, args.caches, args, name))
         except RuntimeError as error:

@@ -18,11 +18,12 @@ from typing import Any
 
 from .._core.wire import MESSAGE_ID_OFFSET, PREFIX_LENGTH
 from ..community import Community, CommunitySettings
+from ..configuration import MAX_CRYPTO_THREADS, default_crypto_threads
 from ..endpoint import EndpointListener
 from ..keys import default_eccrypto
 from ..network import Network
 from ..peer import Peer
-from ..udp_endpoint import UDPEndpoint
+from ..udp_endpoint import UDPEndpoint, new_event_loop
 
 __all__ = ["Tracker", "TrackedCommunity", "main"]
 
@@ -102,9 +103,13 @@ class Tracker(EndpointListener):
 
 
 async def run_tracker(port: int, ip: str = "0.0.0.0", stop: asyncio.Event | None = None,
-                      ready: Any = None) -> None:
-    """Serve on ``(ip, port)`` until ``stop`` is set (or a SIGINT/SIGTERM when ``stop`` is None)."""
-    endpoint = UDPEndpoint(port, ip)
+                      ready: Any = None, crypto_threads: int | None = None) -> None:
+    """Serve on ``(ip, port)`` until ``stop`` is set (or a SIGINT/SIGTERM when ``stop`` is None).
+    ``crypto_threads``: signature-verification threads (None: as IPv8, one per core beyond the first; 0: the
+    loop thread verifies; the pure twin always verifies inline)."""
+    if crypto_threads is None:
+        crypto_threads = default_crypto_threads()
+    endpoint = UDPEndpoint(port, ip, crypto_threads=crypto_threads)
     await endpoint.open()
     tracker = Tracker(endpoint)
     tracker.start()
@@ -130,14 +135,24 @@ async def run_tracker(port: int, ip: str = "0.0.0.0", stop: asyncio.Event | None
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, required=True, help="UDP port to listen on (0: any free port)")
     parser.add_argument("--ip", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    parser.add_argument("--crypto-threads", type=int, default=None, metavar="N",
+                        help="signature-verification threads (default: one per core beyond the first; 0: verify "
+                             "on the loop thread)")
 
 
 def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``tracker --port N [--ip A]``: run a bootstrap tracker until interrupted."""
     if not 0 <= args.port <= 65535:
         parser.error(f"--port: expected 0..65535, got {args.port}")
+    threads = getattr(args, "crypto_threads", None)
+    if threads is not None and not 0 <= threads <= MAX_CRYPTO_THREADS:
+        parser.error(f"--crypto-threads: expected 0..{MAX_CRYPTO_THREADS}, got {threads}")
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(run_tracker(args.port, args.ip))
+    loop = new_event_loop()  # uvloop when installed
+    try:
+        loop.run_until_complete(run_tracker(args.port, args.ip, crypto_threads=threads))
+    finally:
+        loop.close()
     return 0
 
 
