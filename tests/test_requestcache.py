@@ -219,6 +219,29 @@ def test_timeout_order_and_managed_futures(rcm: ModuleType, harness: LoopHarness
     assert harness.errors == []
 
 
+def test_managed_futures_set_directly_after_add(rcm: ModuleType, harness: LoopHarness) -> None:
+    """``_managed_futures`` as a plain attribute (py-ipv8 keeps it in the instance dict), set while pending."""
+    async def main() -> None:
+        rc = rcm.RequestCache()
+        classes = make_classes(rcm)
+        cache, dropped = classes.Timed(rc, "m", 1), classes.Timed(rc, "m", 2)
+        assert cache._managed_futures is None and cache.managed_futures == []
+        rc.add(cache)
+        rc.add(dropped)
+        first, second = asyncio.Future(), asyncio.Future()
+        cache._managed_futures = [(first, 1)]
+        cache.register_future(second, on_timeout=2)
+        dropped.register_future(asyncio.Future())
+        dropped._managed_futures = None  # forgotten: nothing to resolve
+        assert cache._managed_futures == cache.managed_futures == [(first, 1), (second, 2)]
+        assert await first == 1 and await second == 2
+        assert dropped.managed_futures == [] and not rc.has("m", 2)
+        await rc.shutdown()
+
+    harness.run(main())
+    assert harness.errors == []
+
+
 def test_on_timeout_raising(rcm: ModuleType, harness: LoopHarness) -> None:
     classes = make_classes(rcm)
 

@@ -377,8 +377,8 @@ cdef class TimerWheel:
             index = self.used
             self.used += 1
         self.seq += 1
-        if self.seq == 0:
-            self.seq = 1  # handles are never 0 (0 means "no timer" to a CacheBase)
+        if self.seq > 0x7FFFFFFF:
+            self.seq = 1  # handles are never 0 (0 means "no timer" to a CacheBase) and leave bit 63 free
         self.nodes[index].seq = self.seq
         self.nodes[index].when = when
         self.nodes[index].owned = 0
@@ -709,13 +709,25 @@ cdef inline int _release(IdentifierPool pool, object number) except -1:
     return 0
 
 
+cdef uint64_t FUTURES_BIT = (<uint64_t>1) << 63
+cdef uint64_t HANDLE_MASK = FUTURES_BIT - 1
+
+
+cdef inline object _futures_of(CacheBase cache):
+    """The cache's managed futures list, or None."""
+    if not cache.timer & FUTURES_BIT:
+        return None
+    return cache.__dict__.get("_managed_futures")
+
+
 cdef class CacheBase:
     """What every NumberCache is: ``(prefix, number)``, its managed futures and its pending timeout."""
 
     cdef public object _prefix
     cdef public object _number
-    cdef public object _managed_futures
-    cdef uint64_t timer  # the wheel handle of the pending timeout; 0 when there is none
+    # the wheel handle of the pending timeout (0: none) in bits 0..62; bit 63 (FUTURES_BIT): the instance
+    # dict holds ``_managed_futures``, which most caches never have (a field would cost 16 bytes each)
+    cdef uint64_t timer
     # no ``__dict__`` / ``__weakref__`` here: NumberCache (a plain Python subclass) gets CPython's own lazy
     # managed dict and a weakref slot, where a ``cdef dict __dict__`` would cost an empty dict per instance
 
@@ -733,7 +745,21 @@ cdef class CacheBase:
 
     @property
     def _timer(self):
-        return self.timer or None
+        return (self.timer & HANDLE_MASK) or None
+
+    @property
+    def _managed_futures(self):
+        return _futures_of(self)
+
+    @_managed_futures.setter
+    def _managed_futures(self, value):
+        if value is None:
+            if self.timer & FUTURES_BIT:
+                self.__dict__.pop("_managed_futures", None)
+                self.timer &= HANDLE_MASK
+        else:
+            self.__dict__["_managed_futures"] = value
+            self.timer |= FUTURES_BIT
 
     @property
     def prefix(self):
@@ -746,9 +772,11 @@ cdef class CacheBase:
     @property
     def managed_futures(self):
         """The live list of ``(future, on_timeout_value)`` pairs resolved when this cache times out."""
-        if self._managed_futures is None:
-            self._managed_futures = []
-        return self._managed_futures
+        futures = _futures_of(self)
+        if futures is None:
+            futures = []
+            self._managed_futures = futures
+        return futures
 
     @property
     def timeout_delay(self):
@@ -919,8 +947,9 @@ cdef class CacheStore(TimerWheel):
 
         if self.closed:
             self.logger.warning("Dropping %s due to shutdown!", cache)
-            if entry._managed_futures:
-                for future, _ in entry._managed_futures:
+            managed = _futures_of(entry)
+            if managed:
+                for future, _ in managed:
                     future.cancel()
             return None
 
@@ -950,7 +979,7 @@ cdef class CacheStore(TimerWheel):
             seconds = delay
         if self.count == 0:
             self.follow_running_loop()
-        entry.timer = self._schedule_borrowed(seconds, <PyObject *>cache)
+        entry.timer = (entry.timer & FUTURES_BIT) | self._schedule_borrowed(seconds, <PyObject *>cache)
         if not self.registered:
             _register(self)
         PyObject_GC_UnTrack(<PyObject *>cache)  # while pending: see "pending caches and the GC" below
@@ -991,9 +1020,9 @@ cdef class CacheStore(TimerWheel):
         if cache is None:
             raise KeyError(f"{prefix}:{number}")
         entry = <CacheBase>cache
-        if entry.timer:  # before anything else may run: the node borrows the cache we now hold
-            self._cancel_raw(entry.timer)
-            entry.timer = 0
+        if entry.timer & HANDLE_MASK:  # before anything else may run: the node borrows the cache we now hold
+            self._cancel_raw(entry.timer & HANDLE_MASK)
+            entry.timer &= FUTURES_BIT
         if not PyObject_GC_IsTracked(<PyObject *>cache):
             PyObject_GC_Track(<PyObject *>cache)
         if PyDict_Size(bucket) == 0:
@@ -1018,7 +1047,7 @@ cdef class CacheStore(TimerWheel):
     def is_pending(self, cache):
         """Whether ``cache``'s timeout is pending on this wheel."""
         cdef CacheBase entry = <CacheBase?>cache
-        return entry.timer != 0 and self._pending_raw(entry.timer)
+        return entry.timer & HANDLE_MASK != 0 and self._pending_raw(entry.timer & HANDLE_MASK)
 
     def drop_all(self, bint cancel_futures):
         """Cancel every timeout and forget every cache (cancelling their managed futures if asked)."""
@@ -1031,11 +1060,12 @@ cdef class CacheStore(TimerWheel):
         for bucket in buckets.values():
             for cache in (<dict>bucket).values():
                 entry = <CacheBase>cache
-                entry.timer = 0
+                entry.timer &= FUTURES_BIT
                 if not PyObject_GC_IsTracked(<PyObject *>cache):
                     PyObject_GC_Track(<PyObject *>cache)
-                if cancel_futures and entry._managed_futures:
-                    for future, _ in entry._managed_futures:
+                managed = _futures_of(entry) if cancel_futures else None
+                if managed:
+                    for future, _ in managed:
                         future.cancel()
 
     cdef bint _forget(self, CacheBase cache) except -1:
@@ -1069,7 +1099,7 @@ cdef class CacheStore(TimerWheel):
     cdef int _expire(self, object cache) except -1:
         """Timeout order: remove, ``on_timeout()``, then resolve the managed futures."""
         cdef CacheBase entry = <CacheBase>cache
-        entry.timer = 0
+        entry.timer &= FUTURES_BIT
         if not self._forget(entry):
             return 0
         result = cache.on_timeout()
@@ -1077,7 +1107,7 @@ cdef class CacheStore(TimerWheel):
             task = _ensure_future(result)
             self.timeout_tasks.add(task)
             task.add_done_callback(self.timeout_tasks.discard)
-        managed = entry._managed_futures
+        managed = _futures_of(entry)
         if managed:
             for future, value in managed:
                 if not future.done():
