@@ -342,9 +342,9 @@ async def run_scenario(bed: Testbed, scenario: Scenario) -> dict[str, Any]:
             group = [h for h in hosts if h.impl == impl]
             counts = [n for h in group for n in (h.status or {}).get("peers", [0] * peers)]
             cpu = cpu_at.get(impl, sum((h.status or {}).get("cpu", 0.0) for h in group))
-            mine = [i for i, h in enumerate(hosts) if h.impl == impl]
-            by_impl[impl].update(first_peer_s=[t for i in mine for t in first_peer[i]],
-                                 node_seconds=[t for i in mine for t in at_target[i]])
+            indices = [i for i, h in enumerate(hosts) if h.impl == impl]
+            by_impl[impl].update(first_peer_s=[t for i in indices for t in first_peer[i]],
+                                 node_seconds=[t for i in indices for t in at_target[i]])
             by_impl[impl].update(min_peers=min(counts), mean_peers=sum(counts) / len(counts),
                                  ms_per_node_tick=_ms_per_node_tick(cpu, by_impl[impl]["nodes"],
                                                                     by_impl[impl]["seconds"] or seconds))
