@@ -6,7 +6,8 @@ network namespaces x PEERS nodes, ipv8fast and py-ipv8 hosts alternating, a trac
 datagram; (c) on (b), signed request/response through a RequestCache (timeout, retries): share completed;
 (d) on (b), one node per implementation restarted on another port: seconds until TARGET nodes know the new
 address and until none knows the old one (RandomChurn; ``--churn fast`` pings after 2 s, drops after 4 s,
-``--churn default`` is py-ipv8's 27.5 s / 57.5 s).
+``--churn default`` is py-ipv8's 27.5 s / 57.5 s); "droppable gone" is until none knows it but as a peer heard
+from once only (``last_response`` 0), which RandomChurn never drops ("left once-heard": how many such).
 
     python bench/bench_testbed.py [--hosts 8] [--peers 25] [--target 10] [--loss 0.1] [--delay 0.05]
                                   [--jitter 0.01] [--requests 50] [--churn fast] [--json]
@@ -35,7 +36,8 @@ def fmt(value: float | None, spec: str = ".1f") -> str:
 
 def report(runs: dict[str, dict[str, Any]]) -> str:
     lines = [f"{'run':<10}{'impl':<10}{'nodes':>6}{'converged s':>13}{'min/mean peers':>16}{'ms/node/tick':>14}"
-             f"{'requests done':>15}{'attempts':>10}{'median ms':>11}{'rediscovered s':>16}{'churned s':>11}"]
+             f"{'requests done':>15}{'attempts':>10}{'median ms':>11}{'rediscovered s':>16}{'churned s':>11}"
+             f"{'droppable gone s':>18}{'left once-heard':>17}"]
     for label, result in runs.items():
         for impl, r in sorted(result["by_impl"].items(), key=lambda item: item[0] != "ipv8fast"):
             rpc, moved = r.get("rpc") or {}, r.get("restart") or {}
@@ -43,7 +45,8 @@ def report(runs: dict[str, dict[str, Any]]) -> str:
             lines.append(f"{label:<10}{NAMES[impl]:<10}{r['nodes']:>6}{fmt(r['seconds']):>13}"
                          f"{r['min_peers']:>9}/{r['mean_peers']:<6.1f}{fmt(r['ms_per_node_tick'], '.2f'):>14}"
                          f"{done:>15}{rpc.get('attempts', '-')!s:>10}{fmt(rpc.get('median_ms'), '.0f'):>11}"
-                         f"{fmt(moved.get('rediscovered_s')):>16}{fmt(moved.get('churned_s')):>11}")
+                         f"{fmt(moved.get('rediscovered_s')):>16}{fmt(moved.get('churned_s')):>11}"
+                         f"{fmt(moved.get('droppable_gone_s')):>18}{moved.get('old_known_silent_by', '-')!s:>17}")
         stats = result["impairment"]
         lines.append(f"{'':<10}peer IPs learned: {', '.join(result['ips'])}; datagrams sent {stats.get('sent', 0)}, "
                      f"dropped {stats.get('dropped', 0)}")

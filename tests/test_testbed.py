@@ -135,7 +135,8 @@ def test_mixed_hosts_converge_on_host_addresses(make_testbed: Callable[[int], Te
 
 def test_hostile_network_requests_and_restart(make_testbed: Callable[[int], Testbed]) -> None:
     """Scenarios b-d, short: 50 ms one way and 10 % loss on every datagram; signed requests with timeouts and
-    retries complete >= 99 %; a restarted peer is re-discovered and its old address churned out."""
+    retries complete >= 99 %; a restarted peer is re-discovered and its old address churned out of every peer
+    list where RandomChurn can drop it."""
     pytest.importorskip("ipv8", reason="pyipv8 is the reference peer")
     bed = make_testbed(4)
     scenario = Scenario(["ipv8fast", "ipv8"] * 2, peers=5, target=4, timeout=30.0, impairment=HOSTILE,
@@ -153,7 +154,9 @@ def test_hostile_network_requests_and_restart(make_testbed: Callable[[int], Test
         moved = figures["restart"]
         assert moved["old"] != moved["new"], (impl, moved)
         assert moved["rediscovered_s"] is not None, (impl, moved)
-    unchurned = {impl: figures["restart"] for impl, figures in result["by_impl"].items()
-                 if figures["restart"]["churned_s"] is None}
-    if unchurned:  # seen in loaded CI runs (for either implementation), never alone: under investigation (issue 13)
-        pytest.xfail(f"the dead address was not churned out of every peer list in time: {unchurned}")
+        # Every listing RandomChurn can drop is gone. What may stay are peers verified from the dead node's
+        # very last packet and never heard from again (last_response 0): RandomChurn never drops those, in
+        # py-ipv8 as in ipv8fast (tests/test_discovery_churn.py), so they cannot be asked to go.
+        assert moved["droppable_gone_s"] is not None, (impl, moved)
+        if moved["churned_s"] is None:
+            assert moved["old_known_by"] == moved["old_known_silent_by"], (impl, moved)

@@ -12,7 +12,8 @@ prints ``{"ready": true}`` and then obeys JSON lines on stdin:
 
 - ``{"cmd": "go"}`` starts the nodes; from then on one status line every 0.25 s: ``{"peers": [count per
   node], "cpu": CPU s since go, "ips": [distinct peer IPs learned], "watch": {"ip:port": nodes knowing it},
-  "addresses": [own addresses], "impairment": {...}}``;
+  "watch_silent": {"ip:port": nodes knowing it as a peer heard from only once}, "addresses": [own
+  addresses], "impairment": {...}}``;
 - ``{"cmd": "watch", "addresses": [[ip, port], ...]}`` sets the addresses counted in ``watch``;
 - ``{"cmd": "rpc", "count": R, "timeout": T, "retries": K, "window": W}``: every node sends R signed
   requests to its discovery peers (W in flight), each a RandomNumberCache that on timeout is retried up to
@@ -188,10 +189,15 @@ class Host:
         overlays = [self.overlay(node, self.Discovery) for node in self.nodes]
         peer_lists = [o.get_peers() for o in overlays]
         known = [{(str(p.address[0]), int(p.address[1])) for p in peers} for peers in peer_lists]
+        # peers heard from only once (last_response 0): RandomChurn never drops them (py-ipv8 behaviour)
+        silent = [{(str(p.address[0]), int(p.address[1])) for p in peers if p.last_response == 0}
+                  for peers in peer_lists]
         return {"peers": [len(peers) for peers in peer_lists], "cpu": time.process_time() - self.cpu_start,
                 "ips": sorted({ip for addresses in known for ip, _ in addresses}),
                 "watch": {f"{ip}:{port}": sum((ip, port) in addresses for addresses in known)
                           for ip, port in self.watch},
+                "watch_silent": {f"{ip}:{port}": sum((ip, port) in addresses for addresses in silent)
+                                 for ip, port in self.watch},
                 "addresses": [address_of(node) for node in self.nodes], "impairment": self.impairment.stats}
 
     async def run_rpc(self, command: dict[str, Any]) -> None:
